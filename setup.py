@@ -1,0 +1,73 @@
+"""Installer for the ``pase`` toolkit (PASE / PASE+ speech encoders and recipes).
+
+torch is declared as a range on purpose: install the build that matches your hardware first
+(``pip install torch==2.13.0`` gives a CPU build here), then ``pip install -e .``.
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).parent
+version: dict[str, str] = {}
+exec((here / "pase" / "version.py").read_text(), version)
+
+# Exact pins: newer kaldifst/kaldi-decoder are built against another OpenFst than
+# kaldi-hmm-gmm 1.1.4 and cannot exchange FSTs with it (see docs/dependencies.md).
+KALDI = [
+    "kaldi-hmm-gmm==1.1.4",
+    "kaldifst==1.7.17",
+    "kaldi-decoder==0.2.11",
+    "kaldilm==1.15.5",
+    "kaldialign==0.12.0",
+    "kaldi-native-fbank==1.23.0",
+]
+TRAIN = ["tensorboard>=2.10", "matplotlib>=3.5"]
+TEST = [
+    "pytest>=7",
+    "pytest-xdist>=3",
+    "ruff>=0.5",
+    "kaldi-native-io==1.23.0",
+    "praat-parselmouth>=0.4.3",
+    "scipy>=1.9",
+]
+
+setup(
+    name="pase",
+    version=version["__version__"],
+    description="PASE / PASE+ problem-agnostic speech encoders: models, self-supervised "
+    "training, Kaldi feature dumping and TIMIT hybrid ASR recipes",
+    long_description=(here / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pase", "pase.*"]),
+    package_data={"pase": ["conf/**/*", "py.typed"]},
+    include_package_data=True,
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.23",
+        "soundfile>=0.12",
+        "kaldiio>=2.18",
+        "pyyaml>=6",
+        "configargparse>=1.5",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "kaldi": KALDI,
+        "train": TRAIN,
+        "cuda": ["cupy-cuda12x>=13"],
+        "test": TEST,
+        "all": KALDI + TRAIN,
+    },
+    entry_points={
+        "console_scripts": [
+            "pase-extract=pase.bin.extract:main",
+        ]
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Multimedia :: Sound/Audio :: Speech",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

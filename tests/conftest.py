@@ -1,0 +1,31 @@
+"""Shared pytest fixtures. Tests never read ../shared: small reference files live in tests/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _deterministic() -> None:
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """Folder of small committed reference files (tests/data)."""
+    return DATA
+
+
+def harmonic(f0: float, seconds: float, sr: int = 16000, n_harm: int = 10) -> np.ndarray:
+    """A speech-like harmonic tone (float32, peak ~0.5) with 1/k amplitudes."""
+    t = np.arange(int(seconds * sr)) / sr
+    x = sum(np.sin(2 * np.pi * k * f0 * t) / k for k in range(1, n_harm + 1) if k * f0 < sr / 2)
+    x = 0.5 * x / np.max(np.abs(x))
+    return x.astype(np.float32)
