@@ -103,9 +103,7 @@ def read_audio(
     where = _where(source, utt)
     try:
         if is_pipe(source):
-            data, sr = sf.read(
-                io.BytesIO(_run_pipe(source, utt)), dtype="float32", always_2d=True
-            )
+            data, sr = sf.read(io.BytesIO(_run_pipe(source, utt)), dtype="float32", always_2d=True)
         else:
             if not os.path.exists(source):
                 raise AudioError(f"{where}: file does not exist")
@@ -156,4 +154,4 @@ def num_samples_to_seconds(n: int, sample_rate: int = SAMPLE_RATE) -> float:
 
 def seconds_to_num_samples(t: float, sample_rate: int = SAMPLE_RATE) -> int:
     """Seconds -> samples (rounded down)."""
-    return int(math.floor(t * sample_rate + 1e-9))
+    return math.floor(t * sample_rate + 1e-9)
