@@ -1,0 +1,1 @@
+"""Corpus preparation (LibriSpeech, TIMIT) and synthetic corpora made with eSpeak NG."""
