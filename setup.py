@@ -63,6 +63,8 @@ setup(
     entry_points={
         "console_scripts": [
             "pase-extract=pase.bin.extract:main",
+            "pase-make-data-cfg=pase.bin.make_data_cfg:main",
+            "pase-make-stats=pase.bin.make_stats:main",
         ]
     },
     classifiers=[

@@ -24,24 +24,22 @@ losses given the embeddings of (chunk, chunk_ctxt, chunk_rand) and the targets d
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from pase.targets.functional import contextualize
+from pase.targets.target_set import WorkersConfigError, load_workers_cfg
+
 HOP = 160
 """Encoder hop in samples (one embedding frame per 160 samples at 16 kHz)."""
 
-BUILTIN_WORKER_CFGS = ("workers", "workers+")
-_CONF_DIR = Path(__file__).resolve().parent.parent / "conf" / "workers"
 
-
-class WorkerConfigError(ValueError):
+class WorkerConfigError(WorkersConfigError):
     """A workers cfg that cannot be built (the message names the worker and the key)."""
 
 
@@ -69,25 +67,10 @@ class Embeddings(NamedTuple):
 def resolve_workers_cfg(cfg: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
     """Load a workers cfg: ``"workers"`` / ``"workers+"`` (built-in), a JSON file, or a dict.
 
-    Returns a deep copy (callers may pop keys).
+    Same resolution as :class:`pase.targets.TargetSet`; returns a deep copy.
     """
-    if isinstance(cfg, Mapping):
-        return copy.deepcopy(dict(cfg))
-    path = Path(cfg)
-    if not path.is_file() and str(cfg) in BUILTIN_WORKER_CFGS:
-        path = _CONF_DIR / f"{cfg}.cfg"
-    if not path.is_file():
-        raise WorkerConfigError(
-            f"workers cfg {str(cfg)!r}: no such file (built-in names: {BUILTIN_WORKER_CFGS})"
-        )
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise WorkerConfigError(f"workers cfg {str(path)!r}: invalid JSON ({e})") from e
-    if not isinstance(data, dict):
-        raise WorkerConfigError(f"workers cfg {str(path)!r}: expected a JSON object")
-    return data
+    data, _ = load_workers_cfg(cfg)
+    return copy.deepcopy(data)
 
 
 def build_criterion(name: str, *, worker: str) -> nn.Module:
@@ -250,12 +233,6 @@ def shuffle_frames(x: Tensor, depth: int, generator: torch.Generator | None = No
     return x[:, :, torch.cat(idx).to(x.device)]
 
 
-def _contextualize(target: Tensor, r: int) -> Tensor:
-    from pase.targets.functional import contextualize
-
-    return contextualize(target, r)
-
-
 def align_time(
     pred: Tensor, label: Tensor, *, worker: str, tolerance: int
 ) -> tuple[Tensor, Tensor]:
@@ -379,7 +356,7 @@ class RegressionWorker(Worker):
             )
         pred, target = align_time(pred, target, worker=self.name, tolerance=1)
         if self.r > 1:
-            target = _contextualize(target, self.r)
+            target = contextualize(target, self.r)
         return pred, target
 
 

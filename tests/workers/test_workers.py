@@ -20,6 +20,7 @@ from pase.models.workers import (
     build_worker,
 )
 from pase.targets.functional import contextualize
+from pase.targets.target_set import WorkersConfigError
 
 # Measured parameter counts of the original PASE+ workers (emb_dim 256), from the spec §4.3.
 PASE_PLUS_PARAMS = {
@@ -325,17 +326,17 @@ def test_training_lowers_regression_loss() -> None:
     w = RegressionWorker("lps", D, C, r=r, hidden_size=32)
     emb = torch.randn(4, D, T)
     target = torch.tanh(torch.einsum("cd,bdt->bct", torch.randn(C, D), emb))
-    opt = torch.optim.Adam(w.parameters(), 1e-2)
+    opt = torch.optim.Adam(w.parameters(), 3e-2)
     first = None
-    for _ in range(150):
+    for _ in range(30):
         loss = w.loss(*w(Embeddings(emb), {"lps": target}))
         first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()
         opt.step()
-    # frames t-1, t+1 of the contextual target are not predictable from frame t: the loss
-    # can only fall to about 2/3 of the variance, but the centre frame is learned
-    assert loss.item() < 0.75 * first
+    # frames t-1, t+1 of the contextual target are not predictable from frame t, so the loss
+    # cannot reach 0, but the centre frame is learned through the r-frame layout
+    assert loss.item() < 0.6 * first
 
 
 @pytest.mark.parametrize(
@@ -365,11 +366,11 @@ def test_bad_cfgs(tmp_path) -> None:
         WorkerSet.from_config({"regu": [{"name": "r"}]}, 8)
     with pytest.raises(WorkerConfigError, match="worker 'a' appears twice"):
         WorkerSet.from_config({"regr": [mlp_spec("a", 1), mlp_spec("a", 2)]}, 8)
-    with pytest.raises(WorkerConfigError, match="no such file"):
+    with pytest.raises(WorkersConfigError, match=r"nope\.cfg: cannot read"):
         WorkerSet.from_config(str(tmp_path / "nope.cfg"), 8)
     bad = tmp_path / "bad.cfg"
     bad.write_text("{not json")
-    with pytest.raises(WorkerConfigError, match="invalid JSON"):
+    with pytest.raises(WorkersConfigError, match="not valid JSON"):
         WorkerSet.from_config(bad, 8)
 
 
