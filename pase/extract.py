@@ -1,0 +1,81 @@
+"""Feature extraction with a frozen encoder: loading, device choice, long-audio chunking.
+
+``extract_features`` is what dumping scripts and downstream recipes call for one waveform;
+it returns Kaldi-style ``(T, C)`` float32 matrices at 100 frames/s.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from pase.models.frontend import WaveFe, wf_builder
+
+__all__ = ["extract_features", "load_encoder", "resolve_device"]
+
+
+def resolve_device(device: str | torch.device | None = "cpu") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to torch."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+def load_encoder(
+    cfg: str | os.PathLike | dict[str, Any] = "PASE+",
+    ckpt: str | os.PathLike | None = None,
+    device: str | torch.device | None = "cpu",
+    verbose: bool = False,
+) -> WaveFe:
+    """Build the encoder of ``cfg`` ("PASE", "PASE+", a ``.cfg`` path or a dict), load
+    ``ckpt`` (original or ours; None keeps random weights) and return it in eval mode on
+    ``device``."""
+    model = wf_builder(cfg)
+    if ckpt is not None:
+        model.load_pretrained(ckpt, load_last=True, verbose=verbose)
+    return model.to(resolve_device(device)).eval()
+
+
+@torch.no_grad()
+def extract_features(
+    model: WaveFe,
+    wav: np.ndarray | torch.Tensor,
+    *,
+    mode: str | None = None,
+    chunk_seconds: float | None = 30.0,
+    peak_normalize: bool = False,
+) -> np.ndarray:
+    """Encode one waveform.
+
+    Args:
+        model: encoder in eval mode.
+        wav: ``(L,)`` samples at the model's rate (16 kHz).
+        mode: None or an original post-processing mode ("avg_norm", ...).
+        chunk_seconds: encode in pieces of this many seconds with constant memory (same
+            output as one pass); None encodes in one pass.
+        peak_normalize: divide by max |x| first (what the original downstream scripts did).
+
+    Returns:
+        ``(T, C)`` float32 features, ``T = model.num_frames(L)``.
+    """
+    x = torch.as_tensor(wav, dtype=torch.float32)
+    if x.dim() != 1:
+        raise ValueError(f"expected a 1-D waveform (L,), got shape {tuple(x.shape)}")
+    if peak_normalize:
+        peak = x.abs().max()
+        if peak > 0:
+            x = x / peak
+    device = next(model.parameters()).device
+    x = x.to(device).view(1, 1, -1)
+    if chunk_seconds is None:
+        y = model(x, mode=mode)
+    else:
+        frames = max(1, int(chunk_seconds * model.sr / model.hop))
+        y = model.extract_chunked(x, chunk_frames=frames, mode=mode)
+    return y[0].t().contiguous().float().cpu().numpy()
