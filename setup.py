@@ -23,6 +23,8 @@ KALDI = [
     "kaldi-native-fbank==1.23.0",
 ]
 TRAIN = ["tensorboard>=2.10", "matplotlib>=3.5"]
+# Codec2 distortion (codec2_p > 0): wheels bundle the codec2 C library.
+CODEC2 = ["pycodec2>=4.1"]
 TEST = [
     "pytest>=7",
     "pytest-xdist>=3",
@@ -58,11 +60,13 @@ setup(
         "train": TRAIN,
         "cuda": ["cupy-cuda12x>=13"],
         "test": TEST,
-        "all": KALDI + TRAIN,
+        "codec2": CODEC2,
+        "all": KALDI + TRAIN + CODEC2,
     },
     entry_points={
         "console_scripts": [
             "pase-extract=pase.bin.extract:main",
+            "pase-prepare-openslr-rirs=pase.bin.prepare_openslr_rirs:main",
             "pase-make-data-cfg=pase.bin.make_data_cfg:main",
             "pase-make-stats=pase.bin.make_stats:main",
         ]

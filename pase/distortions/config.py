@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 AUDIO_FORMATS = ("wav", "flac", "npy")
-CODEC2_MODES = (3200, 2400, 1600, 1400, 1300, 1200)
+CODEC2_MODES = (3200, 2400, 1600, 1400, 1300, 1200, 700)
 
 
 class DistortionConfigError(ValueError):
