@@ -44,7 +44,7 @@ setup(
     license="MIT",
     python_requires=">=3.10",
     packages=find_packages(include=["pase", "pase.*"]),
-    package_data={"pase": ["conf/**/*", "py.typed"]},
+    package_data={"pase": ["conf/**/*", "py.typed", "asr/data/*"]},
     include_package_data=True,
     install_requires=[
         "torch>=2.1",

@@ -27,6 +27,41 @@ class HmmError(ValueError):
     """Inconsistent HMM input: an alignment that does not fit the model, a bad model file."""
 
 
+def split_to_phones(
+    phone: np.ndarray, tstate: np.ndarray, self_loop: np.ndarray, final: np.ndarray
+) -> list[tuple[int, int]]:
+    """Kaldi ``SplitToPhones`` on per-frame transition facts -> ``[(phone, num_frames)]``.
+
+    Args (all (T,)): phone of each frame's transition id, its transition state, whether it is a
+    self-loop, whether it enters the phone's final state.
+
+    A phone ends with the transition into its final HMM state. In a reordered alignment (Kaldi
+    graphs' default: each state visit is its exit transition followed by its self-loops) the
+    self-loops after that exit still belong to the phone; otherwise the exit is its last frame.
+    Reordering is detected as Kaldi ``IsReordered`` does: at a change of transition state a
+    reordered alignment starts the new state with a non-self-loop.
+    """
+    reordered = False
+    for t in range(len(phone) - 1):
+        if tstate[t] != tstate[t + 1]:
+            if self_loop[t + 1]:
+                break
+            if self_loop[t]:
+                reordered = True
+                break
+    segs: list[tuple[int, int]] = []
+    done = True  # the previous phone has taken its final transition
+    for t in range(len(phone)):
+        new = t == 0 or (done and not (reordered and self_loop[t]))
+        if new:
+            segs.append((int(phone[t]), 1))
+            done = False
+        else:
+            segs[-1] = (segs[-1][0], segs[-1][1] + 1)
+        done = done or bool(final[t])
+    return segs
+
+
 class HmmModel:
     """A monophone HMM (tree + transition model) for the phones of ``lang``.
 
@@ -129,43 +164,14 @@ class HmmModel:
         return self.tid2pdf[tids].astype(np.int32)
 
     def tids_to_phones(self, tids: np.ndarray) -> list[tuple[int, int]]:
-        """(T,) transition ids -> phone segments ``[(phone_id, num_frames), ...]``.
-
-        Kaldi ``SplitToPhones``: a phone ends with the transition into its final HMM state.
-        In a reordered alignment (the default of Kaldi graphs: each state visit is its exit
-        transition followed by its self-loops) the self-loops after that exit still belong to
-        the phone; otherwise the exit is the phone's last frame.
-        """
+        """(T,) transition ids -> phone segments ``[(phone_id, num_frames), ...]``."""
         tids = np.asarray(tids, dtype=np.int64)
-        reordered = self.is_reordered(tids)
-        segs: list[tuple[int, int]] = []
-        done = True  # the previous phone has taken its final transition
-        for t, tid in enumerate(tids):
-            if reordered:
-                new = t == 0 or (done and not self.tid_is_self_loop[tid])
-            else:
-                new = t == 0 or done
-            if new:
-                segs.append((int(self.tid2phone[tid]), 1))
-                done = False
-            else:
-                segs[-1] = (segs[-1][0], segs[-1][1] + 1)
-            done = done or bool(self.tid_is_final[tid])
-        return segs
-
-    def is_reordered(self, tids: np.ndarray) -> bool:
-        """Whether self-loops follow the exit transition of each state visit (Kaldi reordering).
-
-        At a change of HMM state a reordered alignment starts the new state with its exit
-        (never a self-loop) and a plain one ends the old state with its exit.
-        """
-        for a, b in itertools.pairwise(tids):
-            if self.tid2tstate[a] != self.tid2tstate[b]:
-                if self.tid_is_self_loop[b]:
-                    return False
-                if self.tid_is_self_loop[a]:
-                    return True
-        return False
+        return split_to_phones(
+            self.tid2phone[tids],
+            self.tid2tstate[tids],
+            self.tid_is_self_loop[tids],
+            self.tid_is_final[tids],
+        )
 
     def states_to_tids(self, phone_ids: list[int], states: np.ndarray) -> np.ndarray:
         """Frame-level (phone instance index, hmm_state) -> transition ids.
