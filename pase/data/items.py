@@ -93,6 +93,20 @@ class AudioSet:
             return self.declared_total
         return sum(item_length(it) for it in self.items)
 
+    def validate(self, *, skip_bad: bool = False, num_workers: int = 4) -> AudioSet:
+        """Check every file before training (see :func:`pase.data.validate.validate_items`).
+
+        Returns the set of usable items with their lengths; raises
+        :class:`~pase.data.validate.AudioValidationError` naming every bad utterance and path
+        unless ``skip_bad`` (then they are dropped and logged).
+        """
+        from pase.data.validate import validate_items
+
+        rep = validate_items(
+            self.items, skip_bad=skip_bad, num_workers=num_workers, where=self.name
+        )
+        return self.with_items(rep.good)
+
     def with_items(self, items: list[AudioItem]) -> AudioSet:
         """The same set with other items (e.g. validated ones); a declared total is dropped
         when items were removed."""

@@ -168,14 +168,23 @@ class ChunkLoader:
         self.sampler.load_state_dict(state)
 
 
+def dist_rank_world() -> tuple[int, int]:
+    """(rank, world size) of the initialised ``torch.distributed`` group, else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def build_chunk_loader(
     audio: AudioSet,
     *,
     chunk_size: int,
     batch_size: int,
     seed: int = 0,
-    rank: int = 0,
-    world_size: int = 1,
+    rank: int | None = None,
+    world_size: int | None = None,
     context: str = "speaker",
     with_pairs: bool = True,
     random_scale: bool = False,
@@ -189,8 +198,13 @@ def build_chunk_loader(
     ``num_batches`` overrides the epoch size (batches per process); otherwise it is
     ``total_samples // chunk_size // (batch_size * world_size)``, at least 1. ``validation``
     gives the same batches (epoch 0 of ``seed``) on every pass, so validation losses are
-    comparable across epochs.
+    comparable across epochs. ``rank`` / ``world_size`` default to the initialised
+    ``torch.distributed`` process group (else 0 / 1).
     """
+    if rank is None or world_size is None:
+        r, w = dist_rank_world()
+        rank = r if rank is None else rank
+        world_size = w if world_size is None else world_size
     ds = ChunkDataset(
         audio.items,
         chunk_size,

@@ -298,3 +298,15 @@ def test_needs_two_items_for_pairs(tmp_path: Path) -> None:
         ChunkDataset([item], 50)
     assert ChunkDataset([item], 50, with_pairs=False)[0]["chunk"].shape == (50,)
     assert AudioSet([item]).total_samples() == 100
+
+
+def test_rank_and_world_default_to_the_process_group(corpus, monkeypatch) -> None:
+    import torch.distributed as dist
+
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    loader = build_chunk_loader(from_datadir(corpus.dir), chunk_size=400, batch_size=2)
+    assert (loader.sampler.rank, loader.sampler.world_size) == (1, 2)
+    assert loader.batches_per_epoch == 28
+    assert next(iter(loader)).positions == [2, 3]

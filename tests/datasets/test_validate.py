@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -110,3 +111,13 @@ def test_each_recording_is_checked_once(tmp_path: Path, monkeypatch) -> None:
     items = [AudioItem(f"u{i}", str(w), None, "rec", i * 0.1, i * 0.1 + 0.1) for i in range(5)]
     assert len(validate_items(items).good) == 5
     assert calls == [str(w)]
+
+
+def test_audio_set_validate(tmp_path: Path) -> None:
+    c, _ = _bad_corpus(tmp_path)
+    audio = from_datadir(c.dir)
+    with pytest.raises(AudioValidationError, match=re.escape(str(c.dir))):
+        audio.validate()
+    good = audio.validate(skip_bad=True)
+    assert len(good) == 2 and all(it.num_samples for it in good.items)
+    assert good.total_samples() == c.lengths["spk0-utt0"] + c.lengths["spk1-utt2"]
