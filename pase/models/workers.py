@@ -216,7 +216,9 @@ def drop_frames(x: Tensor, p: float, generator: torch.Generator | None = None) -
     """Zero whole frames of ``x`` ``(B, C, T)`` independently with probability ``p``."""
     if p <= 0:
         return x
-    keep = torch.rand((x.shape[0], 1, x.shape[2]), generator=generator, device=x.device) >= p
+    shape = (x.shape[0], 1, x.shape[2])
+    dev = x.device if generator is None else generator.device
+    keep = torch.rand(shape, generator=generator, device=dev).to(x.device) >= p
     return x * keep.to(x.dtype)
 
 

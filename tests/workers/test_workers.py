@@ -18,6 +18,8 @@ from pase.models.workers import (
     WorkerConfigError,
     WorkerSet,
     build_worker,
+    drop_frames,
+    shuffle_frames,
 )
 from pase.targets.functional import contextualize
 from pase.targets.target_set import WorkersConfigError
@@ -380,3 +382,27 @@ def test_embeddings_split() -> None:
     assert e.chunk.flatten().tolist() == [0, 1] and e.rand.flatten().tolist() == [4, 5]
     with pytest.raises(ValueError, match="stacked embeddings"):
         Embeddings.split(torch.zeros(5, 1, 1))
+
+
+def test_frame_dropout_and_local_shuffle() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.ones(4, 3, 200)
+    y = drop_frames(x, 0.5, g)
+    kept = y[:, 0, :]
+    assert torch.equal(y, kept.unsqueeze(1).expand_as(y))  # whole frames, all channels
+    assert 0.35 < kept.mean().item() < 0.65
+    assert drop_frames(x, 0.0) is x
+    t = torch.arange(20.0).view(1, 1, 20).expand(2, 2, 20)
+    s = shuffle_frames(t, 7, g)
+    for b in range(0, 20, 7):
+        assert sorted(s[0, 0, b : b + 7].tolist()) == list(range(b, min(b + 7, 20)))
+    assert not torch.equal(s, t) and torch.equal(s[0], s[1])
+    w = DecoderWorker("cchunk", 3, fmaps=(4, 4, 4), hidden_size=4, dropout_time=0.9)
+    emb = Embeddings(torch.randn(2, 3, 5))
+    w.eval()
+    a, _ = w(emb, {"cchunk": torch.zeros(2, 1, 800)})
+    b, _ = w(emb, {"cchunk": torch.zeros(2, 1, 800)})
+    assert torch.equal(a, b)  # no frame dropout at evaluation
+    w.train()
+    c, _ = w(emb, {"cchunk": torch.zeros(2, 1, 800)}, torch.Generator().manual_seed(1))
+    assert not torch.equal(a, c)
