@@ -232,3 +232,12 @@ def test_wav_impulse_responses(tree_cfg: dict) -> None:
     assert [Path(p).name for p in d.transforms[0].bank.paths] == ["ir_wav.wav"]
     x = torch.from_numpy(speechlike(2, 1.0))
     assert torch.allclose(Fd.energy(d(x)), Fd.energy(x), rtol=1e-4)
+
+
+def test_pickles_for_dataloader_workers(tree_cfg: dict) -> None:
+    import pickle
+
+    d = Distortions.from_config(_on(tree_cfg, 0.5), seed=3)
+    clone = pickle.loads(pickle.dumps(d))
+    x = torch.from_numpy(speechlike(4, 0.5))
+    assert torch.equal(d(x), clone(x))
