@@ -659,7 +659,9 @@ def build_worker(spec: Mapping[str, Any], emb_dim: int, group: str = "regr") -> 
     """Build one worker from its cfg entry for an encoder of ``emb_dim`` channels.
 
     ``group`` is the cfg list it came from (``"regr"`` or ``"cls"``): in ``cls`` the names
-    ``mi``/``cmi``/``spc``/``gap`` select LIM/GIM/SPC/Gap, as in the original.
+    ``mi``/``cmi``/``spc``/``gap`` select LIM/GIM/SPC/Gap, as in the original (an explicit
+    ``type`` of ``lim``/``gim``/``spc``/``gap`` works in either list). Keys missing from the
+    entry take the original's defaults (``hidden_layers`` 2, ``hidden_size`` 256, dropout 0).
     """
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise WorkerConfigError(f"workers cfg {group!r}: every worker needs a 'name', got {spec!r}")
