@@ -1,0 +1,122 @@
+"""Encoder speed and memory: real-time factor (RTF = compute time / audio time) of PASE and
+PASE+ on CPU (and GPU when present), and peak RSS of chunked extraction of long audio.
+
+    python bench/encoder.py                 # RTF table + 1 h chunked extraction
+    python bench/encoder.py --hours 0.1     # quicker memory check
+    python bench/encoder.py --skip-long
+
+Timings are the median (and best) of ``--repeats`` runs after a warm-up; other processes on
+the machine inflate them, so compare numbers measured in one run. Reference (the original
+santi-pdp/pase on this machine kind, 2 threads, batch 1 x 10 s): PASE 0.024-0.028,
+PASE+ 0.046-0.055.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from pase.models.frontend import wf_builder
+
+SR = 16000
+
+
+def time_rtf(
+    model: torch.nn.Module, batch: int, seconds: float, device: str, repeats: int
+) -> tuple[float, float]:
+    x = torch.randn(batch, 1, int(seconds * SR), device=device)
+    with torch.no_grad():
+        model(x)
+        times = []
+        for _ in range(repeats):
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            model(x)
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - t)
+    audio = batch * seconds
+    return statistics.median(times) / audio, min(times) / audio
+
+
+def long_audio_child(hours: float, cfg: str, chunk_seconds: float) -> None:
+    """Run in a subprocess: extract features of ``hours`` of audio, print RSS and time."""
+    import numpy as np
+
+    from pase.extract import extract_features
+
+    torch.set_num_threads(2)
+    model = wf_builder(cfg).eval()
+    n = int(hours * 3600 * SR)
+    rng = np.random.default_rng(0)
+    wav = np.empty(n, dtype=np.float32)
+    step = SR * 60
+    t_axis = np.arange(step, dtype=np.float32) / SR
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        wav[s:e] = (
+            0.3 * np.sin(2 * np.pi * 130 * t_axis[: e - s]) + 0.03 * rng.standard_normal(e - s)
+        ).astype(np.float32)
+    t = time.perf_counter()
+    feats = extract_features(model, wav, chunk_seconds=chunk_seconds)
+    elapsed = time.perf_counter() - t
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{feats.shape[0]} {feats.shape[1]} {elapsed:.1f} {peak_mb:.0f}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--hours", type=float, default=1.0, help="length of the long-audio test")
+    p.add_argument("--chunk-seconds", type=float, default=30.0)
+    p.add_argument("--skip-long", action="store_true")
+    p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--cfg", default="PASE+", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.long_child:
+        long_audio_child(args.hours, args.cfg, args.chunk_seconds)
+        return
+
+    torch.set_num_threads(args.threads)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}")
+    print(f"{'model':7} {'device':6} {'input':>12} {'RTF median':>11} {'RTF best':>9}")
+    for dev in devices:
+        for name in ("PASE", "PASE+"):
+            model = wf_builder(name).to(dev).eval()
+            for batch, seconds in ((1, 10.0), (8, 2.0)):
+                med, best = time_rtf(model, batch, seconds, dev, args.repeats)
+                print(f"{name:7} {dev:6} {f'{batch} x {seconds:g} s':>12} {med:11.4f} {best:9.4f}")
+    if not args.skip_long:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--long-child",
+            "--hours",
+            str(args.hours),
+            "--chunk-seconds",
+            str(args.chunk_seconds),
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+        frames, dim, elapsed, peak = int(out[0]), int(out[1]), float(out[2]), float(out[3])
+        audio = args.hours * 3600
+        print(
+            f"\nPASE+ chunked extraction of {args.hours:g} h ({args.chunk_seconds:g} s pieces): "
+            f"{frames} x {dim} frames, RTF {elapsed / audio:.4f}, peak RSS {peak:.0f} MB "
+            f"(waveform {audio * SR * 4 / 2**20:.0f} MB, "
+            f"features {frames * dim * 4 / 2**20:.0f} MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
