@@ -58,7 +58,7 @@ def speech_mask(
     dynamic_range_db: float = 40.0,
     margin_db: float = 10.0,
     floor_quantile: float = 0.1,
-    min_gap: int = 5,
+    min_gap: int = 3,
     min_speech: int = 3,
     silence_db: float = -100.0,
 ) -> Tensor:

@@ -241,3 +241,12 @@ def test_pickles_for_dataloader_workers(tree_cfg: dict) -> None:
     clone = pickle.loads(pickle.dumps(d))
     x = torch.from_numpy(speechlike(4, 0.5))
     assert torch.equal(d(x), clone(x))
+
+
+@pytest.mark.parametrize("length", [1, 100, 161, 1000])
+def test_short_and_silent_chunks(tree_cfg: dict, length: int) -> None:
+    d = Distortions.from_config(_on(tree_cfg, overlap_reverb=True), seed=0)
+    for x in (torch.randn(3, length), torch.zeros(3, length)):
+        y = d(x)
+        assert y.shape == x.shape and torch.isfinite(y).all()
+    assert torch.equal(d(torch.zeros(3, 1000)), torch.zeros(3, 1000))  # silence stays silent
