@@ -10,6 +10,10 @@ import torch
 
 DATA = Path(__file__).parent / "data"
 
+# One thread per test process: the suite runs under pytest-xdist (one process per core), and
+# OpenMP threads spinning against each other make small ops up to 100x slower under load.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _deterministic() -> None:
