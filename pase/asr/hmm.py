@@ -12,7 +12,6 @@ the transition taken from that frame's HMM state (self-loop or forward); pdf ids
 
 from __future__ import annotations
 
-import itertools
 import os
 from pathlib import Path
 
@@ -174,27 +173,36 @@ class HmmModel:
         )
 
     def states_to_tids(self, phone_ids: list[int], states: np.ndarray) -> np.ndarray:
-        """Frame-level (phone instance index, hmm_state) -> transition ids.
+        """Frame-level (phone instance index, hmm_state) -> a reordered tid alignment.
 
         Args:
             phone_ids: phone id of each phone instance in the utterance.
             states: (T, 2) int array: instance index and HMM state of every frame, in order.
 
         Returns:
-            (T,) int32 tids: the self-loop where the next frame stays in the same state, else
-            the forward arc to the next frame's state (or to the final state).
+            (T,) int32 tids in Kaldi's reordered convention (what alignment with its graphs
+            gives): each run of frames in one state starts with the state's exit transition
+            (to the next run's state, or to the final state at the end of the phone) followed
+            by self-loops. Raises HmmError for a transition the topology lacks.
         """
-        states = np.asarray(states)
-        out = np.empty(states.shape[0], dtype=np.int32)
-        for t in range(states.shape[0]):
+        states = np.asarray(states, dtype=np.int64)
+        T = states.shape[0]
+        out = np.empty(T, dtype=np.int32)
+        t = 0
+        while t < T:
             inst, s = int(states[t, 0]), int(states[t, 1])
+            e = t + 1
+            while e < T and states[e, 0] == inst and states[e, 1] == s:
+                e += 1
             phone = phone_ids[inst]
-            last = t + 1 == states.shape[0] or int(states[t + 1, 0]) != inst
-            if last:
+            if e == T or int(states[e, 0]) != inst:
                 dest = self.num_emitting_states(phone)
             else:
-                dest = int(states[t + 1, 1])
+                dest = int(states[e, 1])
             out[t] = self.tid_for(phone, s, dest)
+            if e - t > 1:
+                out[t + 1 : e] = self.tid_for(phone, s, s)
+            t = e
         return out
 
     # ---- transition probabilities --------------------------------------------------------
