@@ -55,8 +55,8 @@ def yin(
     span = w + n_lag - 1  # samples needed per frame
     frames = frame_signal(x, span, hop, pad_mode="constant")  # (B, T, span)
     b, t, _ = frames.shape
-    if t == 0:
-        empty = x.new_zeros(b, 0)
+    if b * t == 0:
+        empty = x.new_zeros(b, t)
         return empty, empty.bool()
     n_fft = 1 << math.ceil(math.log2(span + n_lag))
     # cross term c(tau) = sum_{j<W} a_j b_{j+tau}, a = frame[:W], b = frame

@@ -88,6 +88,8 @@ def frame_signal(
         raise TargetError(f"frame_signal: need win >= 1 and hop >= 1, got win={win}, hop={hop}")
     length = x.shape[-1]
     t = num_frames(length, hop) if n_frames is None else n_frames
+    if t == 0:
+        return x.new_zeros(x.shape[0], 0, win)
     left = win // 2
     right = max(0, hop * (t - 1) - left + win - length) if t > 0 else 0
     mode = pad_mode
@@ -157,6 +159,8 @@ def power_frames(
     if preemph:
         x = preemphasis(x, preemph)
     frames = frame_signal(x, win, hop, pad_mode=pad_mode)
+    if frames.shape[0] * frames.shape[1] == 0:  # FFT backends reject empty batches
+        return x.new_zeros(*frames.shape[:-1], n_fft // 2 + 1)
     # frames zero-padded to n_fft in one contiguous buffer: a plain rfft over it is about
     # twice as fast as rfft(n=n_fft) on the strided frame view
     buf = x.new_zeros(*frames.shape[:-1], n_fft)
@@ -263,7 +267,7 @@ def log_mel_from_power(
         out = e.log_()
     elif log == "db":
         out = e.log10_().mul_(10.0)
-        if top_db is not None:
+        if top_db is not None and out.numel():
             peak = out.amax(dim=(1, 2), keepdim=True)
             out = torch.maximum(out, peak - top_db)
     else:

@@ -95,7 +95,7 @@ def target_kind(name: str) -> str | None:
 
 
 def _check_value(where: str, kind: str, key: str, value: Any) -> Any:
-    if key in _INT_KEYS or (key in TARGET_DEFAULTS.get(kind, {}) and key == "n_fft"):
+    if key in _INT_KEYS:
         if value is None and key == "n_fft" and kind == "mfcc":
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -300,6 +300,10 @@ class TargetSet:
         each target is added to it (a shared spectrum is charged to the first target using
         it; on CUDA the device is synchronised per target)."""
         x = tf.as_batch(wav, "TargetSet input")
+        bad = ~torch.isfinite(x).all(dim=-1)
+        if bad.any():
+            idx = torch.nonzero(bad).flatten().tolist()
+            raise tf.TargetError(f"TargetSet input: NaN/Inf samples in batch example(s) {idx}")
         cache = tf.SpectrumCache()
         out: dict[str, torch.Tensor] = {}
         for spec in self.specs:

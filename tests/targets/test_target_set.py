@@ -91,11 +91,25 @@ def test_cuda_matches_cpu(pase_plus: TargetSet, batch: torch.Tensor) -> None:
         assert (gpu[name].cpu() - b).abs()[ok].max() < 1e-2 * max(1.0, float(b.abs().max())), name
 
 
+@pytest.mark.parametrize("length", [0, 100, 500, 1500])
+def test_short_and_empty_inputs(pase_plus: TargetSet, length: int) -> None:
+    for batch in (2, 0):
+        out = pase_plus(torch.randn(batch, length))
+        for name, v in out.items():
+            t = length if name == "cchunk" else length // 160
+            assert v.shape == (batch, pase_plus.dims[name], t), name
+            assert torch.isfinite(v).all(), name
+
+
 def test_bad_inputs(pase_plus: TargetSet) -> None:
     with pytest.raises(ValueError, match=r"\(B, L\)"):
         pase_plus(torch.zeros(32000))
     with pytest.raises(ValueError, match="floating"):
         pase_plus(torch.zeros(1, 32000, dtype=torch.int16))
+    x = torch.zeros(3, 32000)
+    x[2, 5] = float("nan")
+    with pytest.raises(ValueError, match=r"NaN/Inf.*\[2\]"):
+        pase_plus(x)
 
 
 def test_timings_and_subset(pase_plus: TargetSet, batch: torch.Tensor) -> None:
