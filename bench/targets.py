@@ -4,8 +4,9 @@ and the GPU too when one is present).
 Prints one row per target computed on its own (so a spectrum it shares with another target
 is charged to it), then the whole set computed together (shared spectra) with chunks/s and
 the real-time factor, and, when :mod:`pase.distortions` is importable, the whole set plus the
-PASE+ distortion chain (``bench/distortions.py``'s synthetic data for ``pase+.cfg``) as one
-training step's data work.
+PASE+ distortion chain (``bench/distortions.py``'s synthetic data for ``pase+.cfg``), at the
+config's probabilities and with every distortion applied to every chunk, as one training step's
+data work.
 
     python bench/targets.py                       # CPU (2 threads) [+ cuda if available]
     python bench/targets.py --devices cpu --iters 30 --cfg workers
@@ -14,6 +15,7 @@ training step's data work.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import statistics
 import sys
@@ -58,8 +60,12 @@ def timeit(fn: Callable[[], object], iters: int, sync: Callable[[], None]) -> li
     return out
 
 
-def load_distortions(device: torch.device, tmp: Path) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The PASE+ distortion chain over synthetic data; raises ImportError if unavailable."""
+def load_distortions(
+    device: torch.device, tmp: Path
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]:
+    """The PASE+ distortion chain over synthetic data (``bench/distortions.py``'s), at the
+    config's probabilities and with every configured distortion on every chunk (p = 1).
+    Raises ImportError when :mod:`pase.distortions` is not available."""
     import pase.distortions  # noqa: F401  (ImportError -> not available)
 
     spec = importlib.util.spec_from_file_location("bench_distortions", HERE / "distortions.py")
@@ -69,7 +75,13 @@ def load_distortions(device: torch.device, tmp: Path) -> Callable[[torch.Tensor]
     spec.loader.exec_module(mod)
     cfg = mod.DistortionConfig.load(mod.CONF)
     mod.make_data(tmp, cfg, 200)
-    return mod.Distortions.from_config(cfg, seed=0, device=device, base_dir=tmp)
+    always = dataclasses.replace(cfg, **{
+        f.name: 1.0 for f in dataclasses.fields(cfg)
+        if f.name.endswith("_p") and getattr(cfg, f.name) > 0
+    })  # fmt: skip
+    build = mod.Distortions.from_config
+    return (build(cfg, seed=0, device=device, base_dir=tmp),
+            build(always, seed=0, device=device, base_dir=tmp))  # fmt: skip
 
 
 def run(device: torch.device, args: argparse.Namespace) -> None:
@@ -94,15 +106,16 @@ def run(device: torch.device, args: argparse.Namespace) -> None:
           f" {args.batch / med:.0f} chunks/s, real-time factor {med / audio_s:.4f}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            dist = load_distortions(device, Path(tmp))
-        except (ImportError, AttributeError, FileNotFoundError) as e:
+            chains = load_distortions(device, Path(tmp))
+        except (ImportError, AttributeError, FileNotFoundError, TypeError) as e:
             print(f"targets + distortions: pase.distortions not available ({e})")
             return
-        times = timeit(lambda: (ts(x), dist(x)), args.iters, sync)
-        med = statistics.median(times)
-        print(f"targets + distortions (pase+.cfg): median {1e3 * med:.1f} ms/batch "
-              f"(best {1e3 * min(times):.1f}), {args.batch / med:.0f} chunks/s, real-time factor "
-              f"{med / audio_s:.4f}")  # fmt: skip
+        for label, dist in zip(("pase+.cfg probabilities", "every distortion, p = 1"), chains):
+            times = timeit(lambda dist=dist: (ts(x), dist(x)), args.iters, sync)
+            med = statistics.median(times)
+            print(f"targets + distortions ({label}): median {1e3 * med:.1f} ms/batch (best "
+                  f"{1e3 * min(times):.1f}), {args.batch / med:.0f} chunks/s, real-time factor "
+                  f"{med / audio_s:.4f}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,7 +79,7 @@ def yin(
     nxt = cmnd[..., tau_min + 1 : tau_max + 2]
     dip = (seg < threshold) & (seg <= nxt)
     has_dip = dip.any(dim=-1)
-    first = torch.argmax(dip.to(torch.uint8), dim=-1)
+    first = torch.argmax(dip.to(x.dtype), dim=-1)  # first True (argmax returns the first max)
     glob = torch.argmin(seg, dim=-1)
     idx = torch.where(has_dip, first, glob) + tau_min  # (B, T) integer lag
     best = torch.gather(cmnd, -1, idx.unsqueeze(-1)).squeeze(-1)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from pase.targets import TargetSet, WorkersConfigError
+from pase.targets import functional as tf
+from pase.targets.prosody import prosody
 from pase.targets.target_set import CONF_DIR
 from tests.conftest import harmonic
+from tests.targets import refs
 
 ROOT = Path(__file__).resolve().parents[2]
 PASE_PLUS_SHAPES = {
@@ -195,3 +199,25 @@ def test_builtin_configs_have_the_original_workers() -> None:
         "mfcc",
         "prosody",
     ]
+
+
+def test_targets_use_the_configured_parameters(pase_plus: TargetSet) -> None:
+    """Each PASE+ target equals its reference definition with the workers+.cfg parameters."""
+    x = torch.from_numpy(harmonic(110, 1.0)).double()
+    x = x + 0.01 * torch.randn(16000, dtype=torch.float64)
+    out = {k: v[0].numpy() for k, v in pase_plus(x[None]).items()}
+    xn = x.numpy()
+    expect = {
+        "lps": refs.lps(xn, 2048, 400), "lps_long": refs.lps(xn, 2048, 512),
+        "fbank": refs.pse_logfbank(xn, 400, 512), "fbank_long": refs.pse_logfbank(xn, 1024, 1024),
+        "mfcc": refs.librosa_mfcc(xn, 13, 400), "mfcc_long": refs.librosa_mfcc(xn, 20, 2048),
+        "gtn": tf.gammatone(x[None], 40, 400, f_min=500.0)[0].numpy(),
+        "gtn_long": tf.gammatone(x[None], 40, 2048, f_min=500.0)[0].numpy(),
+        "prosody": prosody(x[None], 320, f0_min=60.0, f0_max=300.0)[0].numpy(),
+    }  # fmt: skip
+    for name, static in expect.items():
+        c = static.shape[0]
+        np.testing.assert_allclose(out[name][:c], static, atol=1e-5, err_msg=name)
+        d1, d2 = refs.deltas(static)
+        np.testing.assert_allclose(out[name][c : 2 * c], d1, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(out[name][2 * c :], d2, atol=1e-5, err_msg=name)
