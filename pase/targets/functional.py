@@ -91,7 +91,7 @@ def frame_signal(
     if t == 0:
         return x.new_zeros(x.shape[0], 0, win)
     left = win // 2
-    right = max(0, hop * (t - 1) - left + win - length) if t > 0 else 0
+    right = max(0, hop * (t - 1) - left + win - length)
     mode = pad_mode
     if mode == "reflect" and max(left, right) >= length:
         mode = "constant"
