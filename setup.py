@@ -69,6 +69,15 @@ setup(
             "pase-prepare-openslr-rirs=pase.bin.prepare_openslr_rirs:main",
             "pase-make-data-cfg=pase.bin.make_data_cfg:main",
             "pase-make-stats=pase.bin.make_stats:main",
+            "pase-timit-prepare=pase.bin.timit_prepare:main",
+            "pase-timit-synth=pase.bin.timit_synth:main",
+            "pase-asr-lang=pase.bin.asr_lang:main",
+            "pase-asr-align=pase.bin.asr_align:main",
+            "pase-asr-mkgraph=pase.bin.asr_mkgraph:main",
+            "pase-asr-train=pase.bin.asr_train:main",
+            "pase-asr-decode=pase.bin.asr_decode:main",
+            "pase-asr-score=pase.bin.asr_score:main",
+            "pase-asr-results=pase.bin.asr_results:main",
         ]
     },
     classifiers=[

@@ -199,3 +199,52 @@ def score_sweep(
             f"{out[best].kaldi_line()} {d / f'per_{sweep_key(best[0], best[1], single)}.txt'}\n",
         )
     return out
+
+
+def summary(counts: dict[tuple[int, float], ErrorCounts]) -> dict:
+    """JSON-able per-point results: ``{"<lmwt>_<wip>": {per, ins, del, sub, ref, ...}}``."""
+    return {
+        f"{lmwt}_{wip:g}": {
+            "lmwt": lmwt,
+            "wip": wip,
+            "per": round(c.per, 4),
+            "errors": c.errors,
+            "ins": c.ins,
+            "del": c.dels,
+            "sub": c.sub,
+            "ref": c.ref,
+            "utts": c.utts,
+            "missing": c.missing,
+        }
+        for (lmwt, wip), c in sorted(counts.items())
+    }
+
+
+def choose(dev: dict, test: dict) -> dict:
+    """Pick the LM weight (and penalty) on dev, report test there and at its own best.
+
+    ``dev``/``test`` are :func:`summary` dicts. Ties go to the smaller LM weight.
+    """
+    if not dev or not test:
+        raise ScoringError("need dev and test scores to choose the LM weight")
+    key = min(dev, key=lambda k: (dev[k]["per"], dev[k]["lmwt"], dev[k]["wip"]))
+    if key not in test:
+        raise ScoringError(f"test was not scored at the dev-chosen point {key}")
+    tbest = min(test, key=lambda k: (test[k]["per"], test[k]["lmwt"], test[k]["wip"]))
+    return {
+        "dev": {
+            "per": dev[key]["per"],
+            "lmwt": dev[key]["lmwt"],
+            "wip": dev[key]["wip"],
+            "counts": dev[key],
+        },
+        "test": {
+            "per": test[key]["per"],
+            "lmwt": test[key]["lmwt"],
+            "wip": test[key]["wip"],
+            "counts": test[key],
+            "per_best_lmwt": test[tbest]["per"],
+            "best_lmwt": test[tbest]["lmwt"],
+            "best_wip": test[tbest]["wip"],
+        },
+    }
