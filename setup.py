@@ -30,6 +30,7 @@ TEST = [
     "pytest-xdist>=3",
     "ruff>=0.5",
     "kaldi-native-io==1.23.0",
+    "kaldi-native-fbank==1.23.0",
     "praat-parselmouth>=0.4.3",
     "scipy>=1.9",
 ]
@@ -66,6 +67,10 @@ setup(
     entry_points={
         "console_scripts": [
             "pase-extract=pase.bin.extract:main",
+            "pase-prepare-librispeech=pase.bin.prepare_librispeech:main",
+            "pase-synth-librispeech=pase.bin.synth_librispeech:main",
+            "pase-compute-feats=pase.bin.compute_feats:main",
+            "pase-dump-feats=pase.bin.dump_feats:main",
             "pase-prepare-openslr-rirs=pase.bin.prepare_openslr_rirs:main",
             "pase-make-data-cfg=pase.bin.make_data_cfg:main",
             "pase-make-stats=pase.bin.make_stats:main",
@@ -78,6 +83,7 @@ setup(
             "pase-asr-decode=pase.bin.asr_decode:main",
             "pase-asr-score=pase.bin.asr_score:main",
             "pase-asr-results=pase.bin.asr_results:main",
+            "pase-train=pase.bin.train:main",
         ]
     },
     classifiers=[

@@ -1,0 +1,142 @@
+"""Options of ``pase-train``: the original ``train.py`` flags plus ours, from the command line
+and/or a YAML config (``--config conf/train_pase+.yaml``; command-line values win).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import configargparse
+
+from pase.train.schedules import LR_MODES
+
+BACKPROP_MODES = ("base", "select_half")
+CONTEXTS = ("speaker", "recording", "prefix", "self")
+#: the original's dataset classes and the context policy that reproduces them
+DATASETS = {"LibriSpeechSegTupleWavDataset": "prefix", "PairWavDataset": "self"}
+
+
+def str2bool(value: str | bool) -> bool:
+    """The original's boolean strings: "True"/"False" (also yes/no, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    v = value.strip().lower()
+    if v in ("true", "yes", "1", "on"):
+        return True
+    if v in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
+
+
+def build_parser() -> configargparse.ArgumentParser:
+    """The ``pase-train`` argument parser."""
+    p = configargparse.ArgumentParser(
+        prog="pase-train",
+        description="Self-supervised PASE / PASE+ training with workers (resumes by default).",
+        config_file_parser_class=configargparse.YAMLConfigFileParser,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--config", is_config_file=True, help="YAML file of options")
+
+    g = p.add_argument_group("data")
+    g.add_argument("--data_cfg", help="JSON data config (pase-make-data-cfg)")
+    g.add_argument("--data_root", help="folder of the data config's file names")
+    g.add_argument("--data_dir", help="Kaldi data dir for training (instead of --data_cfg)")
+    g.add_argument("--valid_data_dir", help="Kaldi data dir for validation (with --data_dir)")
+    g.add_argument(
+        "--dataset", choices=sorted(DATASETS), help="original dataset class (sets --context)"
+    )
+    g.add_argument(
+        "--context", choices=CONTEXTS, default="speaker", help="where context chunks come from"
+    )
+    g.add_argument("--chunk_size", type=int, default=16000, help="samples per chunk")
+    g.add_argument("--batch_size", type=int, default=100)
+    g.add_argument("--num_workers", type=int, default=2, help="DataLoader processes")
+    g.add_argument("--random_scale", type=str2bool, default=False, help="peak-normalise x U(0,1)")
+    g.add_argument(
+        "--valid_batches",
+        type=int,
+        help="validation batches (default: valid size // chunk // batch)",
+    )
+    g.add_argument(
+        "--validate_audio", type=str2bool, default=True, help="check every file before training"
+    )
+    g.add_argument(
+        "--skip_bad_audio", action="store_true", help="drop and report bad files instead of failing"
+    )
+
+    g = p.add_argument_group("model and targets")
+    g.add_argument("--fe_cfg", default="PASE+", help="frontend: PASE, PASE+ or a .cfg path")
+    g.add_argument("--net_cfg", required=True, help="workers: workers, workers+ or a .cfg path")
+    g.add_argument("--stats", help="target statistics (.json/.npz from pase-make-stats)")
+    g.add_argument(
+        "--legacy_stats_pickle", action="store_true", help="allow an original .pkl stats file"
+    )
+    g.add_argument("--dtrans_cfg", help="distortions config (JSON, original keys)")
+    g.add_argument("--hop", type=int, default=160, help="must be 160 (original flag)")
+
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--epoch", type=int, default=1000, help="epochs")
+    g.add_argument("--max_steps", type=int, help="stop after this many steps in total")
+    g.add_argument("--fe_lr", type=float, default=1e-4, help="encoder learning rate")
+    g.add_argument("--min_lr", type=float, default=4e-4, help="worker learning rate")
+    g.add_argument("--fe_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam")
+    g.add_argument("--min_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam")
+    g.add_argument("--lr_mode", choices=LR_MODES, default="step")
+    g.add_argument("--lrdec_step", type=int, default=30, help="step mode: epochs between decays")
+    g.add_argument("--lrdecay", type=float, default=0.1, help="step mode: decay factor")
+    g.add_argument("--lr_warmup_steps", type=int, default=0, help="linear learning-rate warm-up")
+    g.add_argument(
+        "--warmup",
+        type=float,
+        help="the original's legacy option (unused there); accepted, has no effect; "
+        "see --lr_warmup_steps",
+    )
+    g.add_argument("--backprop_mode", choices=BACKPROP_MODES, default="base")
+    g.add_argument("--grad_clip", type=float, default=0.0, help="max gradient norm (0: off)")
+    g.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    g.add_argument("--skip_nonfinite", action="store_true", help="skip batches with NaN/Inf losses")
+
+    g = p.add_argument_group("run")
+    g.add_argument("--save_path", default="ckpt", help="checkpoints, logs, curves")
+    g.add_argument("--max_ckpts", type=int, default=2, help="training-state checkpoints kept")
+    g.add_argument(
+        "--ckpt_interval", type=int, default=500, help="save the training state every N steps"
+    )
+    g.add_argument("--log_freq", type=int, default=100, help="steps between log lines")
+    g.add_argument("--tensorboard", type=str2bool, default=True)
+    g.add_argument("--seed", type=int, default=2)
+    g.add_argument("--no-cuda", dest="no_cuda", action="store_true", help="train on CPU")
+    g.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
+    g.add_argument(
+        "--no_continue", type=str2bool, default=False, help="start afresh, ignoring checkpoints"
+    )
+    return p
+
+
+def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse and check options; raise ``SystemExit`` (argparse) on a bad command line."""
+    p = build_parser()
+    args = p.parse_args(argv)
+    if args.dataset:
+        args.context = DATASETS[args.dataset]
+    for name in ("chunk_size", "batch_size", "epoch", "log_freq", "ckpt_interval", "max_ckpts"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1")
+    if args.max_steps is not None and args.max_steps < 1:
+        p.error("--max_steps must be >= 1")
+    if args.hop != 160:
+        p.error("--hop must be 160 (the encoder hop)")
+    if (args.data_cfg is None) == (args.data_dir is None):
+        p.error("give exactly one of --data_cfg or --data_dir")
+    if args.valid_data_dir and not args.data_dir:
+        p.error("--valid_data_dir goes with --data_dir (a data cfg has its own valid split)")
+    if args.lrdecay <= 0:
+        p.error("--lrdecay must be > 0")
+    return args
+
+
+def to_dict(args: argparse.Namespace) -> dict[str, Any]:
+    """Resolved options as a plain dict (saved next to the checkpoints)."""
+    return {k: v for k, v in sorted(vars(args).items()) if k != "config"}

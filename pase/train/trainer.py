@@ -1,0 +1,490 @@
+"""The PASE / PASE+ self-supervised training loop.
+
+One step: a batch of clean chunks (+ context and random chunks) -> targets of the clean chunk,
+batched on the device and z-normalised -> distortions of the chunk -> encoder on
+``[distorted chunk; context; random]`` -> workers -> weighted loss -> backward -> one Adam
+step for the encoder (``fe_lr``) and one per worker (``min_lr``).
+
+Resumable exactly: the training state (weights, optimizers, data position, every RNG) is
+saved atomically every ``ckpt_interval`` steps and at epoch ends, and a restart of the same
+command continues from the newest state. Under ``torchrun`` the model is wrapped in
+DistributedDataParallel, the data are sharded by rank, and rank 0 logs and saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from collections.abc import Mapping
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from pase.data import AudioSet, ChunkBatch, build_chunk_loader, open_audio_set
+from pase.data.loader import ChunkLoader
+from pase.distortions import Distortions
+from pase.io.atomic import torch_save_atomic, write_json_atomic
+from pase.models.frontend import WaveFe, wf_builder
+from pase.models.workers import Embeddings, WorkerSet
+from pase.targets import TargetSet
+from pase.targets.stats import TargetStats
+from pase.train import state as st
+from pase.train.monitor import Monitor
+from pase.train.options import to_dict
+from pase.train.schedules import lr_factor
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss, incompatible checkpoint, ...)."""
+
+
+class PASEModel(nn.Module):
+    """Encoder + workers in one module (what DDP wraps); state_dict keys ``frontend.*`` and
+    ``workers.*``."""
+
+    def __init__(self, frontend: WaveFe, workers: WorkerSet) -> None:
+        super().__init__()
+        self.frontend = frontend
+        self.workers = workers
+
+    def forward(
+        self,
+        x: Tensor,
+        targets: Mapping[str, Tensor],
+        names: list[str] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
+        """``x`` ``(3B, 1, L)`` = [chunk; context; random] (or ``(B, 1, L)`` when no worker
+        needs pairs) -> unweighted loss per worker."""
+        h = self.frontend(x)
+        emb = Embeddings.split(h) if self.workers.needs_context else Embeddings(h)
+        return self.workers(emb, targets, names=names, generator=generator)
+
+
+def _optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    cls = torch.optim.RAdam if name.lower() == "radam" else torch.optim.Adam
+    return cls(params, lr=lr)
+
+
+class Trainer:
+    """Builds everything from parsed ``pase-train`` options and runs the loop (:meth:`fit`)."""
+
+    def __init__(self, args: argparse.Namespace, *, progress: bool | None = None) -> None:
+        self.args = args
+        self.save_path = Path(args.save_path)
+        self._setup_distributed()
+        self.is_main = self.rank == 0
+        # --- data (checked before anything heavy happens)
+        self.train_set = self._open("train")
+        self.valid_set = self._open("valid")
+        a = args
+        self.targets = TargetSet.from_workers_cfg(a.net_cfg)
+        self.stats = self._load_stats()
+        # --- model: identical initialisation on every rank
+        torch.manual_seed(a.seed)
+        frontend = wf_builder(a.fe_cfg)
+        workers = WorkerSet.from_config(a.net_cfg, emb_dim=frontend.emb_dim)
+        missing = [n for n in self.targets.names if n not in workers.names]
+        if missing:
+            raise TrainingError(f"targets without a worker: {missing}")
+        self.model = PASEModel(frontend, workers).to(self.device)
+        self.needs_pairs = workers.needs_context
+        self.ddp: nn.Module = self.model
+        if self.world_size > 1:
+            self.ddp = nn.parallel.DistributedDataParallel(
+                self.model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=a.backprop_mode != "base",
+            )
+        self.optimizers: dict[str, torch.optim.Optimizer] = {
+            "frontend": _optimizer(a.fe_opt, list(frontend.parameters()), a.fe_lr)
+        }
+        for name in workers.names:
+            self.optimizers[name] = _optimizer(
+                a.min_opt, list(workers[name].parameters()), a.min_lr
+            )
+        self.base_lrs = {k: (a.fe_lr if k == "frontend" else a.min_lr) for k in self.optimizers}
+        self.use_amp = bool(a.amp) and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        # --- data loaders, distortions, RNGs (different streams per rank)
+        self.loader = build_chunk_loader(
+            self.train_set, chunk_size=a.chunk_size, batch_size=a.batch_size, seed=a.seed,
+            rank=self.rank, world_size=self.world_size, context=a.context,
+            with_pairs=self.needs_pairs, random_scale=a.random_scale, num_workers=a.num_workers,
+            pin_memory=self.device.type == "cuda",
+        )  # fmt: skip
+        self.valid_loader: ChunkLoader | None = None
+        if self.valid_set is not None:
+            self.valid_loader = build_chunk_loader(
+                self.valid_set, chunk_size=a.chunk_size, batch_size=a.batch_size, seed=a.seed,
+                rank=self.rank, world_size=self.world_size, context=a.context,
+                with_pairs=self.needs_pairs, random_scale=a.random_scale, validation=True,
+                num_batches=a.valid_batches, num_workers=a.num_workers,
+            )  # fmt: skip
+        self.distortions = (
+            Distortions.from_config(a.dtrans_cfg, seed=a.seed * 1000 + 1 + self.rank)
+            if a.dtrans_cfg
+            else None
+        )
+        self.worker_gen = torch.Generator().manual_seed(a.seed * 1000 + 2 + self.rank)
+        self.select_gen = torch.Generator().manual_seed(a.seed * 1000 + 3)  # same on all ranks
+        torch.manual_seed(a.seed * 1000 + 4 + self.rank)
+        self.steps_per_epoch = self.loader.batches_per_epoch
+        self.total_steps = a.epoch * self.steps_per_epoch
+        if a.max_steps is not None:
+            self.total_steps = min(self.total_steps, a.max_steps)
+        self.step = 0
+        self.last_lrs: dict[str, float] = {}
+        history = None
+        resumed = None if a.no_continue else st.load_latest_state(self.save_path)
+        if resumed is not None:
+            history = self._restore(resumed)
+        self.monitor = Monitor(
+            self.save_path, log_freq=a.log_freq, total_steps=self.total_steps,
+            tensorboard=a.tensorboard, enabled=self.is_main, history=history, progress=progress,
+        )  # fmt: skip
+        self.resumed_from = resumed["path"] if resumed else None
+
+    # ------------------------------------------------------------------ setup helpers
+    def _setup_distributed(self) -> None:
+        a = self.args
+        self.world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        want_cuda = not a.no_cuda and torch.cuda.is_available()
+        if a.device:
+            self.device = torch.device(a.device)
+            if self.device.type == "cuda" and not torch.cuda.is_available():
+                raise TrainingError(f"--device {a.device}: CUDA is not available")
+        elif want_cuda:
+            self.device = torch.device("cuda", local_rank if self.world_size > 1 else 0)
+        else:
+            self.device = torch.device("cpu")
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        if self.world_size > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+
+    def _open(self, split: str) -> AudioSet | None:
+        a = self.args
+        if a.data_dir:
+            path = a.data_dir if split == "train" else a.valid_data_dir
+            if path is None:
+                return None
+            audio = open_audio_set(data_dir=path)
+        else:
+            try:
+                audio = open_audio_set(data_cfg=a.data_cfg, split=split, data_root=a.data_root)
+            except (KeyError, ValueError) as e:
+                if split == "train":
+                    raise
+                if self.rank == 0:
+                    print(f"pase-train: no validation data ({e}); validation is skipped")
+                return None
+            if len(audio) == 0:
+                if split == "train":
+                    raise TrainingError(f"{a.data_cfg}: the train split is empty")
+                return None
+        if a.validate_audio:
+            audio = audio.validate(skip_bad=a.skip_bad_audio)
+        return audio
+
+    def _load_stats(self) -> TargetStats | None:
+        a = self.args
+        if not a.stats:
+            if self.rank == 0:
+                print("pase-train: WARNING: no --stats: worker targets are not z-normalised")
+            return None
+        stats = TargetStats.load(a.stats, legacy_pickle=a.legacy_stats_pickle)
+        need = [n for n in self.targets.names if n not in self.targets.waveform_names]
+        lacking = [n for n in need if n not in stats.keys]
+        if lacking:
+            raise TrainingError(
+                f"{a.stats} has no statistics for {lacking}; recompute them with "
+                f"pase-make-stats --net_cfg {a.net_cfg}"
+            )
+        return stats
+
+    # ------------------------------------------------------------------ state
+    def _state(self) -> dict[str, Any]:
+        rng = {
+            "global": st.rng_state(self.device),
+            "worker_gen": self.worker_gen.get_state(),
+            "select_gen": self.select_gen.get_state(),
+            "distortions": self.distortions.state_dict() if self.distortions else None,
+        }
+        if self.world_size > 1:
+            gathered: list[Any] = [None] * self.world_size
+            dist.all_gather_object(gathered, _to_cpu(rng))
+            rngs = gathered
+        else:
+            rngs = [rng]
+        return {
+            "model": self.model.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "scaler": self.scaler.state_dict(),
+            "loader": self.loader.state_dict(),
+            "rng": rngs,
+            "history": self.monitor.history,
+            "options": to_dict(self.args),
+            "world_size": self.world_size,
+        }
+
+    def _restore(self, state: dict[str, Any]) -> dict[str, Any]:
+        path = state["path"]
+        if state.get("world_size", 1) != self.world_size:
+            raise TrainingError(
+                f"{path} was saved by {state.get('world_size')} processes, this run has "
+                f"{self.world_size}; resume with the same number or pass --no_continue True"
+            )
+        try:
+            self.model.load_state_dict(state["model"])
+            for k, opt in self.optimizers.items():
+                opt.load_state_dict(state["optimizers"][k])
+        except (KeyError, RuntimeError, ValueError) as e:
+            raise TrainingError(
+                f"{path} does not fit this model/workers configuration ({e}); use another "
+                "--save_path or --no_continue True"
+            ) from e
+        self.scaler.load_state_dict(state["scaler"])
+        self.loader.load_state_dict(state["loader"])
+        rng = state["rng"][self.rank]
+        st.set_rng_state(rng["global"], self.device)
+        self.worker_gen.set_state(rng["worker_gen"])
+        self.select_gen.set_state(rng["select_gen"])
+        if self.distortions is not None and rng["distortions"] is not None:
+            self.distortions.load_state_dict(rng["distortions"])
+        self.step = int(state["step"])
+        return state.get("history")
+
+    def save(self) -> None:
+        """Save the training state (every rank takes part in gathering RNG states)."""
+        state = self._state()
+        if self.is_main:
+            st.save_state(self.save_path, self.step, state, keep=self.args.max_ckpts)
+            self.monitor.save_history()
+
+    def save_frontend(self, epoch: int) -> Path:
+        """``FE_e{epoch}.ckpt``: the encoder's raw state_dict, like the published file."""
+        path = self.save_path / f"FE_e{epoch}.ckpt"
+        if self.is_main:
+            torch_save_atomic(self.model.frontend.state_dict(), path)
+        return path
+
+    # ------------------------------------------------------------------ steps
+    def set_lrs(self) -> dict[str, float]:
+        """Learning rates for the next step (schedule of ``--lr_mode``)."""
+        a = self.args
+        f = lr_factor(
+            a.lr_mode, self.step, a.epoch * self.steps_per_epoch, self.steps_per_epoch,
+            lrdec_step=a.lrdec_step, lrdecay=a.lrdecay, warmup_steps=a.lr_warmup_steps,
+        )  # fmt: skip
+        lrs = {}
+        for k, opt in self.optimizers.items():
+            lr = self.base_lrs[k] * f
+            for group in opt.param_groups:
+                group["lr"] = lr
+            lrs[k] = lr
+        return lrs
+
+    def _inputs(
+        self,
+        batch: ChunkBatch,
+        distort: Distortions | None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[Tensor, dict[str, Tensor], dict[str, float]]:
+        times: dict[str, float] = {}
+        t = time.perf_counter()
+        with torch.no_grad():
+            targets = self.targets(batch.chunk)
+            if self.stats is not None:
+                targets = self.stats.normalize(targets)
+        times["targets"] = self._lap(t)
+        t = time.perf_counter()
+        chunk = batch.chunk if distort is None else distort(batch.chunk, generator=generator)
+        times["distort"] = self._lap(t)
+        parts = [chunk] + ([batch.chunk_ctxt, batch.chunk_rand] if self.needs_pairs else [])
+        return torch.cat(parts, 0).unsqueeze(1), targets, times
+
+    def _lap(self, t: float) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter() - t
+
+    def _selected(self) -> list[str] | None:
+        if self.args.backprop_mode == "base":
+            return None
+        names = self.model.workers.names
+        k = math.ceil(len(names) / 2)
+        idx = torch.randperm(len(names), generator=self.select_gen)[:k].sort().values
+        return [names[i] for i in idx.tolist()]
+
+    def train_step(self, batch: ChunkBatch, wait: float) -> None:
+        """One optimizer step on ``batch``."""
+        self.model.train()
+        lrs = self.set_lrs()
+        t = time.perf_counter()
+        batch = batch.to(self.device, non_blocking=True)
+        x, targets, times = self._inputs(batch, self.distortions)
+        times = {"data": wait + self._lap(t), **times}
+        names = self._selected()
+        t = time.perf_counter()
+        amp = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
+        with amp:
+            losses = self.ddp(x, targets, names, self.worker_gen)
+        weights = self.model.workers.loss_weights
+        total = sum(weights[k] * v.float() for k, v in losses.items())
+        times["forward"] = self._lap(t)
+        if not self._all_finite(total):
+            self._nonfinite(batch, losses)
+            return
+        t = time.perf_counter()
+        self.scaler.scale(total).backward()
+        times["backward"] = self._lap(t)
+        t = time.perf_counter()
+        if self.args.grad_clip > 0:
+            for opt in self.optimizers.values():
+                self.scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.grad_clip)
+        for opt in self.optimizers.values():
+            self.scaler.step(opt)
+        self.scaler.update()
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        times["optim"] = self._lap(t)
+        self.step += 1
+        self.monitor.step(
+            self.step,
+            {k: float(v.detach()) for k, v in losses.items()},
+            float(total.detach()),
+            times,
+            len(batch) * batch.chunk.shape[-1] / 16000,
+        )
+        self.last_lrs = lrs
+
+    def _all_finite(self, total: Tensor) -> bool:
+        ok = torch.isfinite(total.detach()).to(torch.float32)
+        if self.world_size > 1:
+            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+        return bool(ok.item() > 0)
+
+    def _nonfinite(self, batch: ChunkBatch, losses: dict[str, Tensor]) -> None:
+        bad = [k for k, v in losses.items() if not torch.isfinite(v.detach()).all()]
+        where = f"step {self.step + 1}: non-finite loss in worker(s) {bad or '(another rank)'}"
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        if self.args.skip_nonfinite:
+            self.monitor.line(f"WARNING: {where}; batch skipped\n{batch.describe()}")
+            return
+        last = st.list_states(self.save_path)
+        keep = (
+            f"the last good training state is {last[-1][1]}" if last else "no state was saved yet"
+        )
+        raise TrainingError(
+            f"{where}\n{batch.describe()}\n{keep} "
+            "(rerun with --skip_nonfinite to skip such batches)"
+        )
+
+    # ------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def validate(self) -> dict[str, float] | None:
+        """Mean unweighted loss per worker over the validation batches (all ranks), with the
+        same distortions and random choices at every call, so values are comparable."""
+        if self.valid_loader is None:
+            return None
+        self.model.eval()
+        seed = self.args.seed * 1000 + 5 + self.rank
+        dist_gen = torch.Generator().manual_seed(seed)
+        work_gen = torch.Generator().manual_seed(seed + 1)
+        sums: dict[str, float] = {}
+        n = 0
+        for batch in self.valid_loader:
+            batch = batch.to(self.device)
+            x, targets, _ = self._inputs(batch, self.distortions, dist_gen)
+            losses = self.model(x, targets, None, work_gen)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            n += 1
+        names = list(sums)
+        vec = torch.tensor([sums[k] for k in names] + [n], dtype=torch.float64)
+        if self.world_size > 1:
+            dist.all_reduce(vec)
+        means = {k: float(vec[i] / vec[-1]) for i, k in enumerate(names)}
+        weights = self.model.workers.loss_weights
+        total = sum(weights[k] * v for k, v in means.items())
+        self.monitor.valid(self.step, self.loader.epoch, means, total)
+        return means
+
+    # ------------------------------------------------------------------ loop
+    def fit(self) -> None:
+        """Train until ``--epoch`` epochs or ``--max_steps`` steps are done (resuming)."""
+        a = self.args
+        if self.is_main:
+            self.save_path.mkdir(parents=True, exist_ok=True)
+            write_json_atomic(self.save_path / "train_opts.json", to_dict(a))
+            _write_yaml(self.save_path / "train.yaml", to_dict(a))
+        if a.warmup is not None:
+            self.monitor.line(
+                "note: --warmup is the original's unused legacy option; use --lr_warmup_steps"
+            )
+        if self.resumed_from:
+            self.monitor.line(
+                f"resuming from {self.resumed_from}: step {self.step}, epoch {self.loader.epoch}"
+            )
+        else:
+            self.monitor.line(
+                f"training {a.fe_cfg} with {', '.join(self.model.workers.names)}: "
+                f"{len(self.train_set)} files, "
+                f"{self.steps_per_epoch} steps/epoch x {a.epoch} epochs, "
+                f"batch {a.batch_size} x {a.chunk_size} samples x {self.world_size} process(es) "
+                f"on {self.device}"
+            )
+            self.validate()
+        try:
+            while self.loader.epoch < a.epoch and self.step < self.total_steps:
+                epoch = self.loader.epoch
+                t_wait = time.perf_counter()
+                stopped = False
+                for batch in self.loader:
+                    wait = time.perf_counter() - t_wait
+                    self.train_step(batch, wait)
+                    if self.step % a.log_freq == 0:
+                        self.monitor.flush_interval(self.step, epoch, self.last_lrs)
+                    if self.step >= self.total_steps:
+                        stopped = True
+                        break
+                    if self.step % a.ckpt_interval == 0:
+                        self.save()
+                    t_wait = time.perf_counter()
+                self.monitor.flush_interval(self.step, epoch, self.last_lrs)
+                self.validate()
+                self.save_frontend(epoch)
+                self.save()
+                if stopped:
+                    break
+        finally:
+            self.monitor.close()
+            if self.world_size > 1 and dist.is_initialized():
+                dist.barrier()
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    return obj
+
+
+def _write_yaml(path: Path, data: dict[str, Any]) -> None:
+    import yaml
+
+    from pase.io.atomic import write_text_atomic
+
+    write_text_atomic(path, yaml.safe_dump(data, sort_keys=True))
