@@ -1,0 +1,67 @@
+"""``pase-prepare-librispeech``: LibriSpeech subsets -> one Kaldi data dir (recipe stage 0).
+
+Example::
+
+    pase-prepare-librispeech /data/LibriSpeech data/train train-clean-100 train-clean-360
+    pase-prepare-librispeech --skip-bad /data/LibriSpeech data/dev_clean dev-clean
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pase.corpus.librispeech import LibriSpeechError, prepare_librispeech
+from pase.io.datadir import DataDirError, validate_data_dir
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pase-prepare-librispeech",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("corpus_dir", help="folder holding the subset folders and SPEAKERS.TXT")
+    p.add_argument("data_dir", help="Kaldi data dir to write")
+    p.add_argument("subsets", nargs="+", help="subset folder names, merged into one data dir")
+    p.add_argument(
+        "--speaker",
+        choices=("reader", "chapter"),
+        default="reader",
+        help="speaker id: the reader (default) or <reader>-<chapter> (Kaldi's)",
+    )
+    p.add_argument(
+        "--wav-format",
+        choices=("path", "pipe"),
+        default="path",
+        help="wav.scp entries: absolute paths (default) or 'flac -c -d -s ... |'",
+    )
+    p.add_argument(
+        "--skip-bad", action="store_true", help="drop and report bad utterances instead of stopping"
+    )
+    p.add_argument("--jobs", type=int, default=4, help="threads reading audio headers")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        rep = prepare_librispeech(
+            args.corpus_dir,
+            args.subsets,
+            args.data_dir,
+            speaker=args.speaker,
+            wav_format=args.wav_format,
+            skip_bad=args.skip_bad,
+            jobs=args.jobs,
+        )
+        validate_data_dir(args.data_dir)
+    except (LibriSpeechError, DataDirError, ValueError, OSError) as e:
+        print(f"pase-prepare-librispeech: error: {e}", file=sys.stderr)
+        return 1
+    print(f"pase-prepare-librispeech: {args.data_dir}: {rep}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
