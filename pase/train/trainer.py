@@ -325,8 +325,9 @@ class Trainer:
         idx = torch.randperm(len(names), generator=self.select_gen)[:k].sort().values
         return [names[i] for i in idx.tolist()]
 
-    def train_step(self, batch: ChunkBatch, wait: float) -> None:
-        """One optimizer step on ``batch``."""
+    def train_step(self, batch: ChunkBatch, wait: float) -> dict[str, float]:
+        """One optimizer step on ``batch`` (``wait``: seconds spent waiting for it); returns
+        the time split in seconds (data, targets, distort, forward, backward, optim)."""
         self.model.train()
         lrs = self.set_lrs()
         t = time.perf_counter()
@@ -343,7 +344,7 @@ class Trainer:
         times["forward"] = self._lap(t)
         if not self._all_finite(total):
             self._nonfinite(batch, losses)
-            return
+            return times
         t = time.perf_counter()
         self.scaler.scale(total).backward()
         times["backward"] = self._lap(t)
@@ -367,6 +368,7 @@ class Trainer:
             len(batch) * batch.chunk.shape[-1] / 16000,
         )
         self.last_lrs = lrs
+        return times
 
     def _all_finite(self, total: Tensor) -> bool:
         ok = torch.isfinite(total.detach()).to(torch.float32)
