@@ -1,0 +1,150 @@
+"""``pase-dump-feats``: dump PASE/PASE+ (or Kaldi MFCC/fbank) features of a data dir to Kaldi
+ark/scp with parallel jobs, resumably (recipe stage 4; ``pase.features.dump`` has the details).
+
+Examples::
+
+    pase-dump-feats --ckpt exp/pase+/FE_e199.ckpt --nj 8 --cmd "utils/run.pl" \\
+        data/dev_clean dump/pase+/dev_clean
+    pase-dump-feats --feat-type mfcc --deltas 2 --cmvn speaker data/test dump/mfcc/test
+    pase-dump-feats --ckpt FE_e199.ckpt --cmvn global --apply-cmvn --norm-vars \\
+        data/train dump/pase+/train
+    pase-dump-feats --ckpt FE_e199.ckpt --cmvn-stats dump/pase+/train/applied_cmvn.ark \\
+        --apply-cmvn --norm-vars data/test dump/pase+/test      # train's stats on test
+
+Result: ``<dump-dir>/feats.scp`` (sorted), ``utt2num_frames``, ``feat_dim``, the data dir's
+files, ``cmvn.ark`` (+ ``cmvn.scp`` per speaker) when stats were computed but not applied.
+Rerunning after a failure or kill redoes only the unfinished jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from pase.features.dump import DumpError, DumpOptions, dump_features
+from pase.io.datadir import DataDirError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="pase-dump-feats",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data_dir", help="Kaldi data dir (wav.scp, utt2spk, optional segments)")
+    p.add_argument("dump_dir", help="output dir (e.g. dump/pase+/train)")
+    g = p.add_argument_group("jobs")
+    g.add_argument("--nj", type=int, default=4, help="parallel jobs (default 4)")
+    g.add_argument(
+        "--cmd",
+        default="utils/run.pl",
+        help='job launcher, e.g. "utils/run.pl" or "utils/slurm.pl --mem 4G"',
+    )
+    g.add_argument("--force", action="store_true", help="redo everything")
+    g = p.add_argument_group("features")
+    g.add_argument("--feat-type", choices=("pase", "mfcc", "fbank"), default="pase")
+    g.add_argument(
+        "--cfg",
+        "--pase-cfg",
+        dest="pase_cfg",
+        default="PASE+",
+        help="PASE, PASE+ or a frontend .cfg (pase)",
+    )
+    g.add_argument(
+        "--ckpt",
+        "--pase-ckpt",
+        dest="pase_ckpt",
+        help="encoder checkpoint, e.g. FE_e199.ckpt (pase; random weights if absent)",
+    )
+    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, auto (pase)")
+    g.add_argument("--mode", help="original post-processing mode (pase)")
+    g.add_argument("--chunk-seconds", type=float, default=30.0, help="long-audio pieces (pase)")
+    g.add_argument("--peak-norm", action="store_true", help="peak-normalise waveforms (pase)")
+    g.add_argument("--num-threads", type=int, default=1, help="torch threads per job (pase)")
+    g.add_argument("--num-ceps", type=int, help="MFCC cepstra (13)")
+    g.add_argument("--deltas", type=int, help="MFCC delta order (e.g. 2)")
+    g.add_argument("--num-bins", type=int, help="mel bins (MFCC 23, fbank 40)")
+    g.add_argument(
+        "--kaldi-args",
+        default="",
+        help='more pase-compute-feats options, e.g. "--dither 1 --low-freq 40"',
+    )
+    g = p.add_argument_group("normalisation and storage")
+    g.add_argument(
+        "--cmvn",
+        choices=("none", "global", "speaker"),
+        default="none",
+        help="compute Kaldi cmvn stats of these features",
+    )
+    g.add_argument(
+        "--apply-cmvn",
+        action="store_true",
+        help="write normalised features (stats kept as applied_cmvn.ark)",
+    )
+    g.add_argument("--norm-vars", action="store_true", help="also normalise variances")
+    g.add_argument("--cmvn-stats", help="use these stats (e.g. train's) instead of computing")
+    g.add_argument(
+        "--dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help="float16: half the size, readable by kaldiio/ESPnet but not Kaldi",
+    )
+    g.add_argument(
+        "--compress",
+        type=int,
+        metavar="METHOD",
+        help="Kaldi matrix compression method (e.g. 2), readable by Kaldi",
+    )
+    return p
+
+
+def options_from_args(args: argparse.Namespace) -> DumpOptions:
+    kaldi = []
+    for flag, value in (
+        ("--num-ceps", args.num_ceps),
+        ("--deltas", args.deltas),
+        ("--num-bins", args.num_bins),
+    ):
+        if value is not None:
+            kaldi += [flag, str(value)]
+    kaldi += shlex.split(args.kaldi_args)
+    return DumpOptions(
+        feat_type=args.feat_type,
+        nj=args.nj,
+        cmd=args.cmd,
+        pase_cfg=args.pase_cfg,
+        pase_ckpt=args.pase_ckpt,
+        device=args.device,
+        mode=args.mode,
+        chunk_seconds=args.chunk_seconds,
+        peak_norm=args.peak_norm,
+        num_threads=args.num_threads,
+        kaldi_args=kaldi,
+        cmvn=args.cmvn,
+        apply_cmvn=args.apply_cmvn,
+        norm_vars=args.norm_vars,
+        cmvn_stats=args.cmvn_stats,
+        dtype=args.dtype,
+        compress=args.compress,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        dump_features(
+            args.data_dir,
+            args.dump_dir,
+            options_from_args(args),
+            force=args.force,
+            log=lambda m: print(f"pase-dump-feats: {m}", file=sys.stderr, flush=True),
+        )
+    except (DumpError, DataDirError, ValueError, OSError) as e:
+        print(f"pase-dump-feats: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
