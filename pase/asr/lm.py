@@ -14,8 +14,11 @@ interpolated probabilities of seen pairs and the backoff weight of ``v`` is exac
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import os
+import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -23,6 +26,7 @@ from pase.asr.lang import BOS, DISAMBIG, EOS, Lang
 from pase.io.atomic import write_text_atomic
 
 LOG10_ZERO = -99.0
+log = logging.getLogger(__name__)
 
 
 class LMError(ValueError):
@@ -102,6 +106,21 @@ def write_bigram_arpa(
     write_text_atomic(path, bigram_arpa(sentences, vocab))
 
 
+def _capture_stderr(fn):
+    """Run ``fn()`` with the C-level stderr (file descriptor 2) captured: (result, text)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            result = fn()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        return result, tmp.read().decode(errors="replace")
+
+
 def arpa_to_g(arpa_path: str | os.PathLike, lang: Lang, work_dir: str | os.PathLike):
     """G.fst from an ARPA file with ``kaldilm.arpa2fst`` (``#0`` on backoff arcs).
 
@@ -112,15 +131,20 @@ def arpa_to_g(arpa_path: str | os.PathLike, lang: Lang, work_dir: str | os.PathL
 
     words = os.path.join(os.fspath(work_dir), "words.txt")
     write_text_atomic(words, lang.words_txt())
-    text = kaldilm().arpa2fst(
-        input_arpa=os.fspath(arpa_path),
-        disambig_symbol=DISAMBIG,
-        read_symbol_table=words,
-        bos_symbol=BOS,
-        eos_symbol=EOS,
+    text, messages = _capture_stderr(
+        lambda: kaldilm().arpa2fst(
+            input_arpa=os.fspath(arpa_path),
+            disambig_symbol=DISAMBIG,
+            read_symbol_table=words,
+            bos_symbol=BOS,
+            eos_symbol=EOS,
+        )
     )
+    for line in messages.splitlines():
+        if line.startswith("[W]") or line.startswith("[E]"):
+            log.warning("arpa2fst %s: %s", arpa_path, line)
     if not text.strip():
-        raise LMError(f"{arpa_path}: arpa2fst produced an empty grammar")
+        raise LMError(f"{arpa_path}: arpa2fst produced an empty grammar\n{messages}")
     g = kaldifst.compile(s=text, acceptor=False)
     kaldifst.arcsort(g, sort_type="ilabel")
     return g
