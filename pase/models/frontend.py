@@ -31,6 +31,8 @@ from pase.models.checkpoint import (
     read_checkpoint,
     strip_prefixes,
 )
+from pase.models.fast import FastConvStack, supports
+from pase.models.fast import _pool as pool_frames
 from pase.models.modules import FeBlock, same_padding
 from pase.models.qrnn import QRNN
 
@@ -248,6 +250,9 @@ class WaveFe(nn.Module):
         total = math.prod(strides)
         self._skip_factors = [total // math.prod(strides[: i + 1]) for i in range(len(strides))]
         self.min_input_samples = self._min_samples()
+        #: use the fast conv stack (pase.models.fast) in eval mode when no gradient is needed
+        self.fast_inference = True
+        self._fast = FastConvStack() if supports(self.blocks) else None
 
     # ------------------------------------------------------------------ geometry
     @property
@@ -368,23 +373,30 @@ class WaveFe(nn.Module):
         (blocks 0..n-2) averaged to the frame rate, each ``(B, C_i, T)`` (not yet projected:
         the bias-free 1x1 projection commutes with averaging, so it is applied after)."""
         t_out = self.num_frames(x.shape[-1])
+        if self._use_fast(x):
+            factor = None
+            if self.denseskips is not None:
+                factor = lambda n, length: self._skip_factor(n, length, t_out)  # noqa: E731
+            return self._fast(self.blocks, x, t_out, factor)
         h = x
         pooled = []
         for n, block in enumerate(self.blocks):
             h = block(h)
             if self.denseskips is not None and n < len(self.blocks) - 1:
-                pooled.append(self._pool(h, n, t_out))
+                pooled.append(pool_frames(h, self._skip_factor(n, h.shape[-1], t_out), t_out))
         return h, pooled
 
-    def _pool(self, h: torch.Tensor, n: int, t_out: int) -> torch.Tensor:
-        length = h.shape[-1]
-        f = self._skip_factors[n] if self.skip_pool == "aligned" else length // t_out
-        if length >= t_out * f:
-            return h[..., : t_out * f].unflatten(-1, (t_out, f)).mean(-1)
-        full = length // f  # the last window is partial: average what exists
-        head = h[..., : full * f].unflatten(-1, (full, f)).mean(-1)
-        tail = h[..., full * f :].mean(-1, keepdim=True)
-        return torch.cat([head, tail.expand(-1, -1, t_out - full)], -1)
+    def _use_fast(self, x: torch.Tensor) -> bool:
+        """Eval mode, no gradient needed, supported geometry, not disabled."""
+        if self.training or self._fast is None or not self.fast_inference:
+            return False
+        if not torch.is_grad_enabled():
+            return True
+        return not x.requires_grad and not any(p.requires_grad for p in self.blocks.parameters())
+
+    def _skip_factor(self, n: int, length: int, t_out: int) -> int:
+        """Pooling window of block ``n``'s output (``length`` positions) for ``t_out`` frames."""
+        return self._skip_factors[n] if self.skip_pool == "aligned" else length // t_out
 
     def encode_head(
         self,

@@ -1,0 +1,284 @@
+"""Fast inference path of the PASE conv stack (eval mode), same numbers as the plain one.
+
+Where the plain path spends its time on CPU and what replaces it:
+
+- SincNet layer (64 filters x 251 taps at 16 kHz): the filters are symmetric, so the conv is
+  a GEMM over ``x[n-i] + x[n+i]`` (126 columns instead of 251), computed in cache-sized
+  pieces and written *time-major* ``(B, L, 64)``;
+- second layer (kernel 20 = 2 x stride 10): with time-major input it is two GEMMs over
+  10-sample hops, no transposition of the 16 kHz activations;
+- kernel-11 layers up to 256 x 256 channels: overlap-save FFT convolution; the channel
+  mixing becomes one complex batched GEMM per frequency bin (~2.2 instead of 11
+  multiply-adds per input/output channel pair and output sample); strided layers are first
+  split into ``stride`` polyphase components (a stride-1 conv over ``stride x C_in``
+  channels). Wider layers keep oneDNN's direct convolution with folded weights;
+- BatchNorm is folded into the conv weights (eval statistics), and the folded weights and
+  their spectra are cached until a parameter or buffer changes.
+
+Float32 results match the plain path to ~1e-6 relative (FFT rounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pase.models.modules import FeBlock, _fold_batchnorm
+
+__all__ = ["FastConvStack", "fft_conv1d", "polyphase_weight", "supports"]
+
+NFFT = 64
+SINC_PIECE = 2048
+#: FFT convolution only where the cached weight spectra stay small (C_in' x C_out <= 256 x 256,
+#: 17 MB): for wider layers the spectra (6x the weights) make the GEMMs memory-bound.
+FFT_MAX_CHANNEL_PRODUCT = 256 * 256
+
+
+def supports(blocks: nn.ModuleList) -> bool:
+    """True when the fast path implements this stack: a stride-1 SincNet first block, a
+    second block with ``k == 2 * stride``, BatchNorm-or-nothing, PReLU/ReLU, no dilation."""
+    if len(blocks) < 2 or not blocks[0].sincnet or blocks[0].stride != 1:
+        return False
+    b1 = blocks[1]
+    if b1.sincnet or b1.dilation != 1 or b1.kwidth != 2 * b1.stride:
+        return False
+    for b in blocks:
+        if not (b.norm is None or isinstance(b.norm, nn.BatchNorm1d)):
+            return False
+        if b.dilation != 1 or not (b.act is None or isinstance(b.act, (nn.PReLU, nn.ReLU))):
+            return False
+    return True
+
+
+def polyphase_weight(weight: Tensor, stride: int) -> Tensor:
+    """``(C_out, C_in, k)`` stride-``s`` kernel -> ``(C_out, C_in * s, ceil(k / s))`` stride-1
+    kernel over the polyphase components (channel ``c * s + r`` holds ``x[c, m * s + r]``)."""
+    c_out, c_in, k = weight.shape
+    kk = -(-k // stride)
+    w = F.pad(weight, (0, kk * stride - k))
+    return w.view(c_out, c_in, kk, stride).transpose(2, 3).reshape(c_out, c_in * stride, kk)
+
+
+def polyphase_input(x: Tensor, stride: int, k: int) -> Tensor:
+    """``(B, C, L)`` -> ``(B, C * s, M)``, the components matching :func:`polyphase_weight`
+    for a 'valid' conv of kernel ``k`` (zero-extended when the last taps fall off the end)."""
+    b, c, length = x.shape
+    t_out = (length - k) // stride + 1
+    kk = -(-k // stride)
+    need = (t_out - 1 + kk) * stride
+    x = F.pad(x, (0, need - length)) if need > length else x[..., :need]
+    return (
+        x.reshape(b, c, need // stride, stride)
+        .transpose(2, 3)
+        .reshape(b, c * stride, need // stride)
+    )
+
+
+def weight_spectrum(weight: Tensor, nfft: int) -> Tensor:
+    """``(C_out, C_in, k)`` -> ``(F, C_in, C_out)`` spectra of the flipped kernel, the layout
+    :func:`fft_conv1d` multiplies with."""
+    spec = torch.fft.rfft(weight.flip(-1).float(), n=nfft)
+    return spec.permute(2, 1, 0).contiguous()
+
+
+def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None, nfft: int = NFFT) -> Tensor:
+    """'valid' stride-1 ``F.conv1d`` by overlap-save FFT blocks.
+
+    Args:
+        x: ``(B, C_in, L)``.
+        spec: :func:`weight_spectrum` of the ``(C_out, C_in, k)`` kernel.
+        k: kernel width.
+        bias: ``(C_out,)`` or None.
+
+    Returns:
+        ``(B, C_out, L - k + 1)``.
+    """
+    b, c_in, length = x.shape
+    n_bins, _, c_out = spec.shape
+    step = nfft - k + 1
+    l_out = length - k + 1
+    n_blocks = -(-l_out // step)
+    need = (n_blocks - 1) * step + nfft
+    frames = F.pad(x.float(), (0, need - length)).unfold(-1, nfft, step)  # (B, C_in, N, nfft)
+    spec_x = torch.fft.rfft(frames, n=nfft)  # (B, C_in, N, F)
+    spec_x = spec_x.permute(3, 0, 2, 1).reshape(n_bins, b * n_blocks, c_in)
+    spec_y = torch.bmm(spec_x, spec).view(n_bins, b, n_blocks, c_out).permute(1, 3, 2, 0)
+    y = torch.fft.irfft(spec_y, n=nfft)[..., k - 1 :]  # (B, C_out, N, step)
+    y = y.reshape(b, c_out, n_blocks * step)[..., :l_out]
+    if bias is not None:
+        y = y + bias.view(1, -1, 1)
+    return y.to(x.dtype)
+
+
+def _act(block: FeBlock, h: Tensor, channel_dim: int) -> Tensor:
+    """The block's activation on ``h`` with channels on ``channel_dim`` (1 or -1)."""
+    if isinstance(block.act, nn.PReLU):
+        if channel_dim == 1:
+            return F.prelu(h, block.act.weight)
+        shape = h.shape
+        return F.prelu(h.reshape(-1, shape[-1]), block.act.weight).view(shape)
+    if isinstance(block.act, nn.ReLU):
+        return torch.relu(h)
+    return h
+
+
+class FastConvStack:
+    """Eval-mode replacement of ``WaveFe.encode_blocks`` for the supported geometry.
+
+    Holds derived weights (BN-folded, rearranged, FFT spectra) of the encoder's blocks,
+    recomputed whenever a parameter or buffer of a block changes (training steps,
+    ``load_state_dict``, ``.to()``).
+    """
+
+    def __init__(self) -> None:
+        self._cache: dict[int, tuple[tuple, dict[str, Any]]] = {}
+
+    @staticmethod
+    def _key(block: FeBlock) -> tuple:
+        tensors = list(block.parameters()) + list(block.buffers())
+        return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
+
+    def _derived(self, i: int, block: FeBlock) -> dict[str, Any]:
+        key = self._key(block)
+        hit = self._cache.get(i)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        with torch.no_grad():
+            weight, bias = block.conv_weight()
+            if isinstance(block.norm, nn.BatchNorm1d):
+                weight, bias = _fold_batchnorm(weight, bias, block.norm)
+            if bias is None:
+                bias = weight.new_zeros(weight.shape[0])
+            d: dict[str, Any] = {"bias": bias.contiguous()}
+            c_out, c_in, k = weight.shape
+            if i == 0:  # symmetric SincNet filters: centre tap / 2, then taps 124..0
+                h = k // 2
+                w = weight[:, 0]
+                d["sym"] = torch.cat([w[:, h : h + 1] / 2, w[:, :h].flip(-1)], 1).t().contiguous()
+            elif i == 1:  # one GEMM on time-major hops: [first half | second half] of the kernel
+                s = block.stride
+                w = weight.permute(2, 1, 0)  # (k, C_in, C_out), row index r * C_in + c
+                d["w_ab"] = torch.cat(
+                    [w[:s].reshape(s * c_in, c_out), w[s:].reshape(s * c_in, c_out)], 1
+                ).contiguous()
+            elif block.stride * c_in * c_out <= FFT_MAX_CHANNEL_PRODUCT:
+                pw = polyphase_weight(weight, block.stride) if block.stride > 1 else weight
+                d["spec"] = weight_spectrum(pw, NFFT)
+                d["k"] = pw.shape[-1]
+            else:
+                d["weight"] = weight.contiguous()
+        self._cache[i] = (key, d)
+        return d
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        blocks: nn.ModuleList,
+        x: Tensor,
+        t_out: int,
+        skip_factor: Callable[[int, int], int] | None,
+    ) -> tuple[Tensor, list[Tensor]]:
+        """``(B, 1, L)`` -> last block ``(B, C, T)`` and pooled skip inputs, as the plain
+        ``encode_blocks``. ``skip_factor(block, length)`` is the pooling window of a block's
+        output of ``length`` positions (None: no dense skips)."""
+        batch, _, length = x.shape
+        pooled: list[Tensor] = []
+        # --- block 0: symmetric sinc GEMM, time-major, with block 1's reflect padding rows
+        b0, b1 = blocks[0], blocks[1]
+        d0 = self._derived(0, b0)
+        half = d0["sym"].shape[0] - 1
+        left, right = b1.padding
+        xp = F.pad(x, (half, half), mode=b0.pad_mode).view(batch, -1)
+        n_ch = d0["sym"].shape[1]
+        h0 = x.new_empty(batch, left + length + right, n_ch)
+        slope = b0.act.weight if isinstance(b0.act, nn.PReLU) else None
+        for b in range(batch):
+            fwd = xp[b, half:].unfold(0, half + 1, 1)
+            bwd = xp[b].unfold(0, half + 1, 1)
+            for n0 in range(0, length, SINC_PIECE):
+                n1 = min(length, n0 + SINC_PIECE)
+                piece = h0[b, left + n0 : left + n1]
+                torch.mm(fwd[n0:n1] + bwd[n0:n1].flip(-1), d0["sym"], out=piece)
+                piece.add_(d0["bias"])  # bias and activation while the piece is in cache
+                _act_inplace(b0, piece, slope)
+        inner = h0[:, left : left + length]
+        _pad_rows(h0, left, right, length, b1.pad_mode)
+        if skip_factor is not None:
+            pooled.append(_pool_time_major(inner, skip_factor(0, length), t_out))
+        # --- block 1: two GEMMs over hops of `stride` samples
+        d1 = self._derived(1, b1)
+        s = b1.stride
+        t1 = (left + length + right - b1.kwidth) // s + 1
+        hops = h0[:, : (t1 + 1) * s].reshape(batch, t1 + 1, s * n_ch)
+        z = torch.matmul(hops, d1["w_ab"])  # (B, T1 + 1, 2 C): both halves of the kernel
+        c1 = z.shape[-1] // 2
+        y1 = z[:, :-1, :c1] + z[:, 1:, c1:] + d1["bias"]
+        h = _act(b1, y1, -1).transpose(1, 2).contiguous()  # (B, C, T1) channel-major
+        if skip_factor is not None and len(blocks) > 2:
+            pooled.append(_pool(h, skip_factor(1, h.shape[-1]), t_out))
+        # --- blocks 2..n: polyphase FFT convolutions
+        for i in range(2, len(blocks)):
+            blk = blocks[i]
+            d = self._derived(i, blk)
+            hp = F.pad(h, blk.padding, mode=blk.pad_mode)
+            if "spec" in d:
+                if blk.stride > 1:
+                    hp = polyphase_input(hp, blk.stride, blk.kwidth)
+                h = fft_conv1d(hp, d["spec"], d["k"], d["bias"])
+            else:
+                h = F.conv1d(hp, d["weight"], d["bias"], stride=blk.stride)
+            h = _act(blk, h, 1)
+            if skip_factor is not None and i < len(blocks) - 1:
+                pooled.append(_pool(h, skip_factor(i, h.shape[-1]), t_out))
+        return h, pooled
+
+
+def _act_inplace(block: FeBlock, h: Tensor, slope: Tensor | None) -> None:
+    """The block's activation in place on a time-major ``(N, C)`` piece."""
+    if slope is not None:
+        neg = h.clamp(max=0)
+        h.clamp_(min=0).addcmul_(neg, slope)
+    elif isinstance(block.act, nn.ReLU):
+        h.clamp_(min=0)
+
+
+def _pad_rows(h: Tensor, left: int, right: int, length: int, mode: str) -> None:
+    """Fill the ``left``/``right`` padding rows of a time-major ``(B, left+L+right, C)``."""
+    if mode == "reflect":
+        if left:
+            h[:, :left] = h[:, left + 1 : 2 * left + 1].flip(1)
+        if right:
+            end = left + length
+            h[:, end:] = h[:, end - right - 1 : end - 1].flip(1)
+    elif mode == "replicate":
+        h[:, :left] = h[:, left : left + 1]
+        h[:, left + length :] = h[:, left + length - 1 : left + length]
+    elif mode == "constant":
+        h[:, :left] = 0
+        h[:, left + length :] = 0
+    else:
+        raise ValueError(f"pad_mode {mode!r} not supported by the fast path")
+
+
+def _pool(h: Tensor, f: int, t_out: int) -> Tensor:
+    """Channel-major ``(B, C, T')`` -> ``(B, C, t_out)``: mean over frame-aligned windows of
+    ``f`` positions (the last window may be partial)."""
+    length = h.shape[-1]
+    if length >= t_out * f:
+        return h[..., : t_out * f].unflatten(-1, (t_out, f)).mean(-1)
+    full = length // f
+    head = h[..., : full * f].unflatten(-1, (full, f)).mean(-1)
+    tail = h[..., full * f :].mean(-1, keepdim=True)
+    return torch.cat([head, tail.expand(-1, -1, t_out - full)], -1)
+
+
+def _pool_time_major(h: Tensor, f: int, t_out: int) -> Tensor:
+    """Time-major ``(B, L, C)`` -> channel-major ``(B, C, t_out)`` window means."""
+    length = h.shape[1]
+    if length >= t_out * f:
+        return h[:, : t_out * f].unflatten(1, (t_out, f)).mean(2).transpose(1, 2)
+    return _pool(h.transpose(1, 2), f, t_out)
