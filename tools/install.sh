@@ -2,7 +2,8 @@
 # Set up everything the recipes need, idempotently (rerun at will):
 #   1. Debian packages (sox, espeak-ng, flite, shellcheck) when running as root with apt;
 #   2. a Python virtual environment in tools/venv (override with PASE_VENV=...);
-#   3. PyTorch (CPU build 2.13.0 by default; set TORCH_SPEC, e.g. "torch==2.5.1", to choose);
+#   3. PyTorch (2.13.0 by default; set TORCH_SPEC, e.g. "torch==2.5.1", to choose, and
+#      TORCH_INDEX_URL, e.g. https://download.pytorch.org/whl/cpu, for another wheel index);
 #   4. this project in editable mode with extras (PASE_EXTRAS, default "all,test").
 # Usage: tools/install.sh [--no-apt] [--no-venv]
 set -euo pipefail
@@ -57,9 +58,10 @@ if "$python" -c "import torch" 2>/dev/null; then
   log "torch present: $("$python" -c 'import torch; print(torch.__version__)')"
 else
   # torch first, pinned: an unpinned dependency resolution would pull a multi-GB CUDA build.
-  log "pip install $torch_spec"
-  "$python" -m pip install -q "$torch_spec" numpy
+  log "pip install $torch_spec ${TORCH_INDEX_URL:+(from $TORCH_INDEX_URL)}"
+  "$python" -m pip install -q ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "$torch_spec"
+  "$python" -m pip install -q numpy
 fi
 log "pip install -e .[$extras]"
-"$python" -m pip install -q -e "$root[$extras]"
+"$python" -m pip install -q -e "${root}[$extras]"
 log "done. Activate with: . $venv/bin/activate"

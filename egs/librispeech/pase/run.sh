@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# PASE / PASE+ self-supervised training on LibriSpeech, then Kaldi feature dumping.
+# Run from this folder:  ./run.sh --librispeech /data/LibriSpeech [--stage N --stop_stage M]
+#
+# Stages
+#  -1  get the corpus (local/get_corpus.sh: download from openslr.org, needs the internet;
+#      the bundled egs/mini_librispeech_synth recipe synthesises one instead)
+#   0  data prep: LibriSpeech subsets -> Kaldi data dirs data/train (train_sets merged),
+#      data/<valid_set>, data/<test_set> (dashes become underscores)
+#   1  PASE data config data/pase_data.json (train / valid / test by speakers)
+#   2  target statistics <expdir>/stats.json
+#   3  self-supervised training -> <expdir>/FE_e<epoch>.ckpt (resumes; --ngpu N > 1: torchrun)
+#   4  dump features of every set with the newest FE_e*.ckpt (or --pase_ckpt) ->
+#      <dumpdir>/<set>/feats.scp (+ utt2num_frames, feat_dim, cmvn)
+# Recipe-specific defaults may live in conf/run.conf (sourced before the command line).
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+stage=0
+stop_stage=4
+librispeech=            # folder holding the subset folders and SPEAKERS.TXT
+download_dir=downloads  # stage -1 target (librispeech defaults to $download_dir/LibriSpeech)
+train_sets="train-clean-100"
+valid_set="dev-clean"   # "" = hold out --valid_spk_ratio of the training speakers
+test_sets="test-clean"
+fe_cfg=PASE+            # frontend: PASE, PASE+ or a .cfg file
+net_cfg=workers+        # workers: workers, workers+ or a .cfg file
+dtrans_cfg=             # distortions cfg; "" = the train config's; "none" = no distortions
+train_config=conf/train_pase+.yaml
+train_args=             # extra pase-train options, appended last (e.g. "--max_steps 1000")
+stats_args="--max_batches 20 --chunk_size 16000"
+resume=true             # stage 3 continues from the last training state
+nj=4                    # parallel jobs (data prep threads, dumping jobs)
+ngpu=0                  # GPUs for training (0: CPU; > 1: torchrun) and dumping (> 0: cuda)
+tag=                    # experiment name: exp/<tag> (default: the train config's name)
+pase_ckpt=              # dump with this encoder checkpoint (e.g. FE_e199.ckpt), no training
+dumpdir=dump
+dump_sets=              # default: train, the valid set and the test sets
+cmvn=speaker            # dump: Kaldi cmvn stats: speaker (cmvn.scp) | global | none
+dump_args=              # extra pase-dump-feats options (e.g. "--apply-cmvn --norm-vars")
+valid_spk_ratio=0.1
+make_corpus=false       # stage 0 runs local/get_corpus.sh first when --librispeech is missing
+
+help_message="Usage: $0 [options]
+  e.g. $0 --librispeech /data/LibriSpeech --train_sets \"train-clean-100 train-clean-360\"
+       $0 --stage 4 --stop_stage 4 --pase_ckpt FE_e199.ckpt   # dump with the published model
+Options (default):
+  --stage ($stage) --stop_stage ($stop_stage)
+  --librispeech DIR      folder holding the subset folders ($librispeech)
+  --download_dir DIR     stage -1 download folder ($download_dir)
+  --train_sets LIST      merged into data/train ($train_sets)
+  --valid_set NAME       ($valid_set; \"\" = held-out training speakers)
+  --test_sets LIST       ($test_sets)
+  --fe_cfg CFG           ($fe_cfg)    --net_cfg CFG ($net_cfg)
+  --dtrans_cfg CFG       distortions (\"\" = train config's, none = off) ($dtrans_cfg)
+  --train_config YAML    ($train_config)  --train_args \"...\" (extra pase-train options)
+  --stats_args \"...\"     pase-make-stats options ($stats_args)
+  --resume true|false    ($resume)  --tag NAME ($tag)
+  --nj N ($nj)  --ngpu N ($ngpu)
+  --pase_ckpt FILE       dump with this checkpoint instead of the trained one
+  --dumpdir DIR ($dumpdir)  --dump_sets LIST  --cmvn speaker|global|none ($cmvn)
+  --dump_args \"...\"      extra pase-dump-feats options
+  --make_corpus true|false  stage 0 gets the corpus first if missing ($make_corpus)"
+
+if [ ! -f path.sh ] || [ ! -f cmd.sh ] || [ ! -e utils/parse_options.sh ]; then
+  echo "$0: run this script from its recipe folder (e.g. cd egs/librispeech/pase)" >&2
+  exit 1
+fi
+# shellcheck disable=SC1091
+[ -f conf/run.conf ] && . conf/run.conf
+. utils/parse_options.sh
+if [ $# -ne 0 ]; then
+  echo "$0: unexpected arguments: $* (see --help)" >&2
+  exit 1
+fi
+# shellcheck disable=SC1091
+. ./path.sh
+# shellcheck disable=SC1091
+. ./cmd.sh
+
+log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [run.sh] $*"; }
+dirname_of() { echo "${1//-/_}"; }  # subset name -> data dir name
+
+[ -n "$librispeech" ] || librispeech=$download_dir/LibriSpeech
+[ -n "$tag" ] || tag=$(basename "${train_config%.*}")
+expdir=exp/$tag
+read -r -a train_list <<< "$train_sets"
+read -r -a test_list <<< "$test_sets"
+valid_dir=
+[ -z "$valid_set" ] || valid_dir=data/$(dirname_of "$valid_set")
+if [ -z "$dump_sets" ]; then
+  dump_sets="train"
+  [ -z "$valid_set" ] || dump_sets+=" $(dirname_of "$valid_set")"
+  for s in "${test_list[@]}"; do dump_sets+=" $(dirname_of "$s")"; done
+fi
+
+if [ -n "$pase_ckpt" ] && [ ! -f "$pase_ckpt" ]; then
+  echo "$0: --pase_ckpt $pase_ckpt: no such file" >&2
+  exit 1
+fi
+if [ "$stage" -le -1 ] && [ "$stop_stage" -ge -1 ]; then
+  log "stage -1: corpus -> $librispeech"
+  local/get_corpus.sh "$download_dir" "${train_list[@]}" ${valid_set:+"$valid_set"} "${test_list[@]}"
+fi
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  log "stage 0: data prep from $librispeech"
+  if [ ! -d "$librispeech" ] && [ "$make_corpus" = true ]; then
+    local/get_corpus.sh "$download_dir" "${train_list[@]}" ${valid_set:+"$valid_set"} "${test_list[@]}"
+  fi
+  if [ ! -d "$librispeech" ]; then
+    echo "$0: --librispeech $librispeech: no such folder (the folder holding the subset" \
+      "folders, e.g. /data/LibriSpeech; or run stage -1)" >&2
+    exit 1
+  fi
+  pase-prepare-librispeech --jobs "$nj" "$librispeech" data/train "${train_list[@]}"
+  [ -z "$valid_set" ] || pase-prepare-librispeech --jobs "$nj" "$librispeech" "$valid_dir" "$valid_set"
+  for s in "${test_list[@]}"; do
+    pase-prepare-librispeech --jobs "$nj" "$librispeech" "data/$(dirname_of "$s")" "$s"
+  done
+  for d in data/train $valid_dir; do utils/validate_data_dir.sh "$d"; done
+  log "stage 0: made data/train ${valid_dir} $(for s in "${test_list[@]}"; do printf 'data/%s ' "$(dirname_of "$s")"; done)"
+fi
+
+# Training needs its config and a usable distortions config: check them before stages 1-2.
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
+  if [ ! -f "$train_config" ]; then
+    echo "$0: --train_config $train_config: no such file" >&2
+    exit 1
+  fi
+  case $dtrans_cfg in
+    none) dtrans= ;;
+    "") dtrans=$(python3 -c 'import sys, yaml; print((yaml.safe_load(open(sys.argv[1])) or {}).get("dtrans_cfg") or "")' "$train_config") ;;
+    *) dtrans=$dtrans_cfg ;;
+  esac
+  if [ -n "$dtrans" ] &&
+    ! python3 -c 'import sys; from pase.distortions import Distortions; Distortions.from_config(sys.argv[1])' "$dtrans"; then
+    echo "$0: the distortions config $dtrans cannot be used (see above). Prepare its data," \
+      "point --dtrans_cfg at another config (pase-prepare-openslr-rirs builds one)," \
+      "or train without distortions: --dtrans_cfg none" >&2
+    exit 1
+  fi
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  log "stage 1: PASE data config"
+  args=(--train_dir data/train --cfg_file data/pase_data.json)
+  if [ -n "$valid_dir" ]; then
+    args+=(--valid_dir "$valid_dir")
+  else
+    args+=(--valid_spk_ratio "$valid_spk_ratio")
+  fi
+  [ ${#test_list[@]} -eq 0 ] || args+=(--test_dir "data/$(dirname_of "${test_list[0]}")")
+  pase-make-data-cfg "${args[@]}"
+  log "stage 1: made data/pase_data.json"
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  log "stage 2: target statistics for $net_cfg"
+  mkdir -p "$expdir"
+  # shellcheck disable=SC2086  # stats_args is a list of options
+  pase-make-stats --data_cfg data/pase_data.json --net_cfg "$net_cfg" \
+    --out_file "$expdir/stats.json" $stats_args
+  log "stage 2: made $expdir/stats.json"
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
+  log "stage 3: training $fe_cfg with $net_cfg in $expdir (progress: $expdir/train.log)"
+  mkdir -p "$expdir/log"
+  opts=(--config "$train_config" --data_cfg data/pase_data.json --stats "$expdir/stats.json"
+    --net_cfg "$net_cfg" --fe_cfg "$fe_cfg" --save_path "$expdir")
+  if [ "$dtrans_cfg" = none ]; then
+    opts+=(--dtrans_cfg "")
+  elif [ -n "$dtrans_cfg" ]; then
+    opts+=(--dtrans_cfg "$dtrans_cfg")
+  fi
+  if [ "$ngpu" -eq 0 ]; then
+    opts+=(--device cpu)
+  else
+    opts+=(--device cuda)
+  fi
+  [ "$resume" = true ] || opts+=(--no_continue true)
+  if [ "$ngpu" -gt 1 ]; then
+    launcher=(torchrun --standalone --nproc_per_node "$ngpu" -m pase.bin.train)
+  else
+    launcher=(pase-train)
+  fi
+  # shellcheck disable=SC2086  # train_args is a list of options
+  ${train_cmd} --gpu "$ngpu" "$expdir/log/train.log" "${launcher[@]}" "${opts[@]}" $train_args
+  log "stage 3: made $(cd "$expdir" && echo FE_e*.ckpt) in $expdir"
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  ckpt=$pase_ckpt
+  if [ -z "$ckpt" ]; then
+    best=-1
+    for f in "$expdir"/FE_e*.ckpt; do
+      [ -e "$f" ] || continue
+      e=${f##*FE_e}
+      e=${e%.ckpt}
+      if [[ $e =~ ^[0-9]+$ ]] && [ "$e" -gt "$best" ]; then best=$e; fi
+    done
+    if [ "$best" -lt 0 ]; then
+      echo "$0: no $expdir/FE_e*.ckpt: run stage 3 or give --pase_ckpt" >&2
+      exit 1
+    fi
+    ckpt=$expdir/FE_e$best.ckpt
+  fi
+  device=cpu
+  [ "$ngpu" -eq 0 ] || device=cuda
+  log "stage 4: dumping $fe_cfg features with $ckpt"
+  for s in $dump_sets; do
+    # shellcheck disable=SC2086  # dump_args is a list of options
+    pase-dump-feats --cmd "$feat_cmd" --nj "$nj" --cfg "$fe_cfg" --ckpt "$ckpt" \
+      --device "$device" --cmvn "$cmvn" $dump_args "data/$s" "$dumpdir/$s"
+  done
+  log "stage 4: made $(for s in $dump_sets; do printf '%s/%s/feats.scp ' "$dumpdir" "$s"; done)"
+fi
+log "done"

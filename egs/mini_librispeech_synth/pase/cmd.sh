@@ -1,0 +1,1 @@
+../../librispeech/pase/cmd.sh
