@@ -163,34 +163,15 @@ def test_mfcc_hybrid_beats_phone_loop_and_framewise_argmax(mfcc_exp: Path) -> No
     assert per_hybrid < 0.7 * per_argmax, summary
 
 
-def test_untrained_pase_plus_end_to_end(mfcc_exp: Path) -> None:
-    """PASE+ features (random weights, peak-normalised input) through pase-extract, the
-    original's per-speaker mean removal, and the same stages."""
-    w = mfcc_exp
-    for x in ("train", "dev", "test"):
-        d = w / "dump/pase" / x
-        d.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["pase-extract", "--cfg", "PASE+", "--peak-norm", str(w / "data" / x),
-             f"ark,scp:{d / 'feats.ark'},{d / 'feats.scp'}"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-    res = train_decode_score(w, "pase", "avg_spk", 0)
-    assert res["feats"] == "pase"
-    assert 0.0 <= res["test"]["per"] < 100.0 and 0.0 <= res["dev"]["per"] < 100.0
-    info = json.loads((w / "exp/mlp_pase/input.json").read_text())
-    assert info["dim"] == 256 and info["norm"] == "avg_spk"
-    print("untrained PASE+ test PER (%):", res["test"]["per"])
-
-
-def test_run_sh_end_to_end(corpus: Path, tmp_path: Path) -> None:
-    """The recipe itself (needs the feature dumper pase-dump-feats on PATH)."""
+def test_run_sh_end_to_end_untrained_pase_plus(corpus: Path, tmp_path: Path) -> None:
+    """The recipe itself with PASE+ features from a random (seeded) encoder: pase-dump-feats,
+    the original's per-speaker mean removal, all stages; dev and test PER printed."""
     if shutil.which("pase-dump-feats") is None:
         pytest.skip("pase-dump-feats (feature dumping, recipes issue) is not installed")
-    (tmp_path / "mlp.yaml").write_text(SMALL_MLP.replace("avg_spk: true", "avg_spk: false"))
+    (tmp_path / "mlp.yaml").write_text(SMALL_MLP.replace("epochs: 8", "epochs: 4"))
     (tmp_path / "mono.yaml").write_text(MONO)
     proc = subprocess.run(
-        ["./run.sh", "--timit", str(corpus), "--feats", "mfcc", "--nj", "2",
+        ["./run.sh", "--timit", str(corpus), "--feats", "pase", "--nj", "2",
          "--mlp_cfg", str(tmp_path / "mlp.yaml"), "--mono_cfg", str(tmp_path / "mono.yaml"),
          "--data", str(tmp_path / "data"), "--dump", str(tmp_path / "dump"),
          "--exp", str(tmp_path / "exp")],
@@ -198,5 +179,12 @@ def test_run_sh_end_to_end(corpus: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "dev: %PER" in proc.stdout and "test: %PER" in proc.stdout
-    res = json.loads((tmp_path / "exp/mlp_mfcc/results.json").read_text())
-    assert res["test"]["per"] < 50.0
+    assert (tmp_path / "exp/pase_random/FE_random.ckpt").is_file()
+    m = tmp_path / "exp/mlp_pase"
+    res = json.loads((m / "results.json").read_text())
+    info = json.loads((m / "input.json").read_text())
+    assert info["dim"] == 256 and info["norm"] == "avg_spk" and res["feats"] == "pase"
+    # random conv features still carry phonetic information when every job uses the same
+    # network: far better than the ~95% of a phone loop without acoustics
+    assert res["test"]["per"] < 70.0, res["test"]
+    print("untrained PASE+ (run.sh): dev PER", res["dev"]["per"], "test PER", res["test"]["per"])

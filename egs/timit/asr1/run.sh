@@ -74,17 +74,32 @@ fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "stage 1: features (mfcc for the aligner${feats:+, $feats for the acoustic model})"
+  if [ "$feats" = pase ] && [ -z "$pase_ckpt" ]; then
+    # No weights given: one seeded random encoder, saved once, so that every dumping job (and
+    # train, dev and test) sees the same network; otherwise each job would draw its own.
+    pase_ckpt=$exp/pase_random/FE_random.ckpt
+    log "WARNING: no --pase_ckpt: random encoder weights (seed 0) in $pase_ckpt"
+    mkdir -p "$(dirname "$pase_ckpt")"
+    python3 -c 'import sys, torch
+from pase.io.atomic import torch_save_atomic
+from pase.models.frontend import wf_builder
+torch.manual_seed(0)
+torch_save_atomic(wf_builder(sys.argv[1]).state_dict(), sys.argv[2])' "$pase_cfg" "$pase_ckpt"
+  fi
   for type in mfcc $([ "$feats" != mfcc ] && echo "$feats"); do
     for x in $sets; do
       opts=(--feat-type "$type" --nj "$nj" --cmd "$feat_cmd")
       if [ "$type" = pase ]; then
-        opts+=(--pase-cfg "$pase_cfg" --peak-norm --device "$device")
-        [ -n "$pase_ckpt" ] && opts+=(--pase-ckpt "$pase_ckpt")
+        # frozen encoder on the peak-normalised waveform (the original); per-speaker mean
+        # removal is applied when the features are read (avg_spk)
+        opts+=(--cfg "$pase_cfg" --peak-norm --device "$device" --cmvn none)
+        [ -n "$pase_ckpt" ] && opts+=(--ckpt "$pase_ckpt")
+      else
+        opts+=(--cmvn speaker)  # Kaldi per-speaker stats (cmvn.scp), applied when read
       fi
       pase-dump-feats "${opts[@]}" "$data/$x" "$dump/$type/$x"
     done
   done
-  [ "$feats" = pase ] && [ -z "$pase_ckpt" ] && log "WARNING: no --pase_ckpt: untrained encoder"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
