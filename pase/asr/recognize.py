@@ -190,6 +190,9 @@ def _decode_kaldi(md, gd, dd, job, loglikes, cfg, path, id2word, hyps) -> None:
             kaldi_bin.best_path_command(f"ark:gunzip -c {lat}|", lmwt, wip), path
         )
         for utt, ids in kaldi_bin.parse_int_table(out).items():
+            bad = [i for i in ids if i not in id2word]
+            if bad:
+                raise RecognizeError(f"Kaldi output for {utt!r}: word ids {bad} not in words.txt")
             table[utt] = [id2word[i] for i in ids]
         for utt in loglikes:
             table.setdefault(utt, [])

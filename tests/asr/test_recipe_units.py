@@ -15,6 +15,7 @@ from pase.asr import kaldi_bin
 from pase.asr.decode import DecodeConfig
 from pase.asr.feats import FeatsError, load_features, normalize
 from pase.bin.asr_common import split_by_speaker
+from pase.io.datadir import read_kv
 
 RECIPE = Path(__file__).resolve().parents[2] / "egs" / "timit" / "asr1"
 
@@ -112,3 +113,109 @@ def test_one_command_entry_point_maps_to_run_sh(tmp_path: Path) -> None:
     assert "--pase_ckpt" not in mod.build_command(["a.cfg", "none", "t", "o", "m", "d"], RECIPE)
     with pytest.raises(SystemExit, match="usage"):
         mod.build_command(["only", "three", "args"], RECIPE)
+
+
+def test_missing_wheels_error_names_the_install_command(monkeypatch) -> None:
+    from pase.asr import kaldi_wheels
+
+    def fail(name):
+        raise ImportError(f"No module named {name!r}")
+
+    monkeypatch.setattr(kaldi_wheels.importlib, "import_module", fail)
+    with pytest.raises(kaldi_wheels.KaldiWheelsMissing, match=r"kaldifst==1\.7\.17.*\[kaldi\]"):
+        kaldi_wheels._import("kaldifst")
+    assert kaldi_wheels.check_versions()["kaldi-hmm-gmm"] == "1.1.4"
+
+
+def test_cli_phn_and_kaldi_alignment_dirs(tmp_path: Path, capsys) -> None:
+    from pase.asr.expdir import load_ali_dir
+    from pase.asr.kaldi_format import read_transition_model
+    from pase.bin import asr_align, asr_lang, timit_prepare
+    from tests.asr.test_timit import make_tree
+
+    make_tree(tmp_path / "TIMIT")
+    assert timit_prepare.main([str(tmp_path / "TIMIT"), str(tmp_path / "data")]) == 0
+    assert asr_lang.main(["--text", str(tmp_path / "data/train/text"), str(tmp_path / "lang")]) == 0
+    assert (tmp_path / "lang/G.fst").is_file() and (tmp_path / "lang/G.arpa").is_file()
+    out = tmp_path / "phn_ali"
+    rc = asr_align.main(["--source", "phn", "--lang", str(tmp_path / "lang"),
+                         "--data", str(tmp_path / "data/train"), str(out)])  # fmt: skip
+    assert rc == 0
+    hmm, ali, gmm = load_ali_dir(out)
+    assert gmm is None and sorted(ali) == sorted(read_kv(tmp_path / "data/train/utt2spk"))
+    segs = hmm.tids_to_phones(ali["fcjf0_sx20"])
+    assert hmm.lang.decode([p for p, _ in segs]) == ["sil", "sh", "iy", "vcl", "b", "ax", "sil"]
+    assert read_transition_model(out / "final.mdl").num_pdfs == hmm.num_pdfs
+    # the dir is also a valid Kaldi alignment dir (final.mdl, ali.*.gz, phones.txt)
+    rc = asr_align.main(["--source", "kaldi", "--lang", str(tmp_path / "lang"),
+                         "--kaldi-ali-dir", str(out), str(tmp_path / "k_ali")])  # fmt: skip
+    assert rc == 0
+    _, ali2, _ = load_ali_dir(tmp_path / "k_ali")
+    for u in ali:
+        np.testing.assert_array_equal(ali2[u], ali[u])
+    # expected input errors: one line naming the problem, exit status 1
+    capsys.readouterr()
+    assert asr_align.main(["--source", "kaldi", "--lang", str(tmp_path / "lang"), str(out)]) == 1
+    assert "--kaldi-ali-dir is required" in capsys.readouterr().err
+    (tmp_path / "TIMIT/TEST/DR1/FAKS0/SI1000.PHN").write_text("0 100 h#\n100 99999 iy\n")
+    assert timit_prepare.main([str(tmp_path / "TIMIT"), str(tmp_path / "d2")]) == 1
+    assert "FAKS0/SI1000.PHN:2" in capsys.readouterr().err
+
+
+def _fake_kaldi(bin_dir: Path) -> None:
+    """Stand-ins for Kaldi's tools: a 'lattice' is a list of word ids from the frame arg-maxes."""
+    bin_dir.mkdir()
+    latgen = bin_dir / "latgen-faster-mapped"
+    latgen.write_text(
+        "#!/usr/bin/env python3\nimport sys, subprocess, kaldiio, numpy as np\n"
+        "args = [a for a in sys.argv[1:] if not a.startswith('--')]\n"
+        "rows = [k + ' ' + ' '.join(str(int(p) % 3 + 1) for p in np.unique(v.argmax(1)))\n"
+        "        for k, v in kaldiio.load_ark(args[2][4:])]\n"
+        "subprocess.run(args[3][5:], shell=True, input='\\n'.join(rows) + '\\n', text=True,"
+        " check=True)\n"
+    )
+    scale = bin_dir / "lattice-scale"
+    scale.write_text('#!/bin/sh\ncmd="${2#ark:}"\nsh -c "${cmd%|}"\n')
+    for name in ("lattice-add-penalty", "lattice-best-path"):
+        (bin_dir / name).write_text("#!/bin/sh\ncat\n")
+    for f in bin_dir.iterdir():
+        f.chmod(stat.S_IRWXU)
+
+
+def test_decode_job_through_kaldi_binaries(tmp_path: Path) -> None:
+    """The latgen-faster-mapped path: loglikes ark written, commands run, outputs parsed."""
+    import torch
+
+    from pase.asr.hmm import HmmModel
+    from pase.asr.lang import Lang
+    from pase.asr.mlp import HybridMLP, MLPConfig
+    from pase.asr.recognize import collect, decode_job
+    from pase.io.atomic import write_json_atomic
+
+    lang = Lang(["sil", "a", "b"])
+    hmm = HmmModel(lang)
+    md, gd = tmp_path / "model", tmp_path / "graph"
+    md.mkdir()
+    gd.mkdir()
+    cfg = MLPConfig(hidden=[8], dropout=[0.0], batchnorm=[False], layernorm=[False], left=1,
+                    right=1)  # fmt: skip
+    mlp = HybridMLP(3 * 2, hmm.num_pdfs, cfg)
+    torch.save({"state_dict": mlp.state_dict(), "in_dim": 6, "num_pdfs": hmm.num_pdfs,
+                "config": __import__("json").dumps(__import__("dataclasses").asdict(cfg))},
+               md / "final.pt")  # fmt: skip
+    np.save(md / "log_prior.npy", np.full(hmm.num_pdfs, -np.log(hmm.num_pdfs)))
+    write_json_atomic(md / "input.json", {"norm": "none", "deltas": 0, "pdf_source": "pase"})
+    (md / "final.mdl").write_bytes(b"")
+    (gd / "words.txt").write_text(lang.words_txt())
+    (gd / "num_pdfs").write_text(f"{hmm.num_pdfs}\n")
+    _fake_kaldi(tmp_path / "kbin")
+    path = f"{tmp_path / 'kbin'}{os.pathsep}{os.environ['PATH']}"
+    feats = {"u1": np.ones((4, 2), np.float32), "u2": np.zeros((3, 2), np.float32)}
+    dcfg = DecodeConfig(max_lmwt=2)
+    stats = decode_job(md, gd, feats, dcfg, tmp_path / "dec", 1, kaldi_path=path)
+    assert stats["utterances"] == 2 and stats["frames"] == 7
+    hyps, _ = collect(tmp_path / "dec")
+    assert sorted(hyps) == [(1, 0.0), (2, 0.0)]
+    assert set(hyps[(1, 0.0)]) == {"u1", "u2"}
+    assert all(p in lang.phones for h in hyps[(2, 0.0)].values() for p in h)
+    assert not list((tmp_path / "dec").glob("loglikes.*.ark"))  # temporary ark removed
