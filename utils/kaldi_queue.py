@@ -188,11 +188,17 @@ def run_local(spec: Spec) -> int:
         for proc, _, _ in running.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        for proc, _, _ in running.values():
+        for proc, fh, t0 in running.values():
             try:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+            rc = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+            fh.write(
+                f"# Interrupted by signal {signum}\n" + footer(rc, time.time() - t0, spec.threads)
+            )
+            fh.close()
         print(f"{spec.prog}: interrupted, {len(running)} running task(s) stopped", file=sys.stderr)
         sys.exit(128 + signum)
 

@@ -233,6 +233,18 @@ def run_job(marker: str, feat_type: str, argv: list[str]) -> int:
     return rc
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    # Linux: the launcher gets SIGTERM (and stops its jobs) if this process dies, even by
+    # SIGKILL, so that a rerun never races with jobs of a killed dump.
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _read_scp_keys(path: Path) -> list[str]:
     with open(path, encoding="utf-8") as f:
         return [ln.split(maxsplit=1)[0] for ln in f if ln.strip()]
@@ -355,7 +367,7 @@ def dump_features(
                 str(dump / "log" / "dump.JOB.log"),
                 *job_command(opts, split, out),
             ]
-            rc = subprocess.run(cmd, check=False).returncode
+            rc = subprocess.run(cmd, check=False, preexec_fn=_die_with_parent).returncode
             failed = [n for n in range(1, nj + 1) if not (out / f"done.{n}").is_file()]
             if rc != 0 or failed:
                 raise DumpError(

@@ -155,15 +155,20 @@ def test_kill_midway_then_rerun(data: Path, tmp_path: Path) -> None:
         str(data),
         str(dump),
     ]
-    proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (dump / "data" / "done.1").exists() and time.time() < deadline:
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
+    proc.send_signal(signal.SIGKILL)  # only the dump process: its launcher must stop too
     proc.wait()
     assert (dump / "data" / "done.1").exists()
     assert not (dump / "feats.scp").exists()
-    time.sleep(0.5)  # let a job orphaned by the kill finish or die
+    logs = sorted((dump / "log").glob("dump.*.log"))
+    deadline = time.time() + 30  # the launcher got SIGTERM: the running job ends, no new one
+    while time.time() < deadline and not all("# Ended" in f.read_text() for f in logs):
+        time.sleep(0.05)
+    assert all("# Ended" in f.read_text() for f in logs)
+    assert not (dump / "data" / "done.4").exists()
     res = dump_features(
         data, dump, DumpOptions(feat_type="mfcc", nj=4, cmd=RUN_PL), log=lambda m: None
     )

@@ -141,6 +141,9 @@ def test_run_pl_sigterm_stops_running_tasks(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 128 + signal.SIGTERM
     for j in (1, 2):
+        lines = (tmp_path / f"log/s.{j}.log").read_text().splitlines()
+        assert lines[-3] == f"# Interrupted by signal {int(signal.SIGTERM)}"
+        assert lines[-1].startswith("# Ended (code 143)")
         pid = int((tmp_path / f"pid.{j}").read_text())
         deadline = time.time() + 5
         while _alive(pid) and time.time() < deadline:
