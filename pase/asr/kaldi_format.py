@@ -313,6 +313,16 @@ def read_transition_model(path: str | os.PathLike) -> KaldiTransitionModel:
     return tm
 
 
+def gconsts(weights: np.ndarray, means: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """Kaldi ``DiagGmm::ComputeGconsts``: (M,) ``log w - (D log 2pi + sum log var +
+    sum mean^2 / var) / 2`` of a diagonal GMM with (M, D) means and variances."""
+    return (
+        np.log(weights)
+        - 0.5 * (means.shape[1] * np.log(2 * np.pi) + np.log(variances).sum(1))
+        - 0.5 * (means * means / variances).sum(1)
+    )
+
+
 def transition_model_bytes(hmm, gmm=None) -> bytes:
     """Kaldi binary ``final.mdl`` bytes of a :class:`~pase.asr.hmm.HmmModel` (+ optional GMM).
 
@@ -370,14 +380,9 @@ def transition_model_bytes(hmm, gmm=None) -> bytes:
         w.int32(gmm.num_pdfs)
         for wt, mu, var in zip(gmm.weights, gmm.means, gmm.vars):
             inv = 1.0 / var
-            gconst = (
-                np.log(wt)
-                - 0.5 * (mu.shape[1] * np.log(2 * np.pi) + np.log(var).sum(1))
-                - 0.5 * (mu * mu * inv).sum(1)
-            )
             w.token("<DiagGMM>")
             w.token("<GCONSTS>")
-            w.float_vector(gconst)
+            w.float_vector(gconsts(wt, mu, var))
             w.token("<WEIGHTS>")
             w.float_vector(wt)
             w.token("<MEANS_INVVARS>")

@@ -11,6 +11,7 @@ from pase.asr import gmm
 from pase.asr.hmm import HmmError, HmmModel
 from pase.asr.kaldi_format import (
     KaldiFormatError,
+    gconsts,
     read_alignments,
     read_transition_model,
     write_alignments,
@@ -108,6 +109,11 @@ def test_gmm_params_save_load_and_deterministic_mixup(tmp_path) -> None:
     for x, y in zip(a.means, b.means):
         np.testing.assert_array_equal(x, y)
     assert all(np.isclose(w.sum(), 1.0) for w in a.weights)
+    # the gconsts we write into final.mdl are Kaldi's own
+    am = a.to_kaldi()
+    for k in range(3):
+        want = np.asarray(am.get_pdf(k).gconsts, dtype=np.float64)
+        np.testing.assert_allclose(gconsts(a.weights[k], a.means[k], a.vars[k]), want, rtol=1e-5)
     a.save(tmp_path / "gmm.npz")
     c = gmm.GmmParams.load(tmp_path / "gmm.npz")
     assert c.num_gauss == a.num_gauss
