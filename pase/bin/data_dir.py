@@ -2,7 +2,7 @@
 
 Tools (Kaldi's names and arguments)::
 
-    validate [--no-text] [--no-feats] [--no-wav] [--no-spk-sort] <data>
+    validate [--no-text] [--no-feats] [--no-wav] [--no-spk-sort] [--non-print] <data>
     fix <data>
     split [--per-utt] <data> <num-parts>
     combine <dest> <src1> [<src2> ...]
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--no-feats", "do not check feats.scp"),
         ("--no-wav", "wav.scp is optional (feats.scp required)"),
         ("--no-spk-sort", "utterance order need not be speaker order"),
+        ("--non-print", "allow non-printable characters in text"),
     ):
         v.add_argument(flag, action="store_true", help=what)
     v.add_argument("data")
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 no_feats=args.no_feats,
                 no_wav=args.no_wav,
                 no_spk_sort=args.no_spk_sort,
+                non_print=args.non_print,
             )
             print(f"validate_data_dir: {rep}", file=sys.stderr)
             return 0 if rep.ok else 1

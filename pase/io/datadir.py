@@ -227,6 +227,7 @@ def check_data_dir(
     no_feats: bool = False,
     no_wav: bool = False,
     no_spk_sort: bool = False,
+    non_print: bool = False,
 ) -> ValidationReport:
     """Check a data dir as Kaldi's ``validate_data_dir.sh`` does.
 
@@ -236,7 +237,8 @@ def check_data_dir(
     ``spk2utt`` inconsistent with ``utt2spk``; utterance ids not prefixed by their speaker
     (the utterance order must also be the speaker order, unless ``no_spk_sort``); segments
     pointing at missing recordings or with bad times; speaker files with other speakers;
-    non-numeric ``utt2dur`` / ``utt2num_frames``; ``spk2gender`` values other than m/f.
+    non-numeric ``utt2dur`` / ``utt2num_frames``; ``spk2gender`` values other than m/f;
+    non-printable characters in ``text`` (unless ``non_print``, Kaldi's option to allow them).
     """
     d = Path(path)
     rep = ValidationReport(d)
@@ -371,6 +373,13 @@ def check_data_dir(
             if bad:
                 rep.errors.append(f"spk2gender: gender must be m or f, got {bad[:3]}")
     if text is not None:
+        if not non_print:
+            bad_chars = [u for u, v in text.items() if not v.isprintable()]
+            if bad_chars:
+                rep.errors.append(
+                    f"text: non-printable characters in {len(bad_chars)} transcript(s), e.g. "
+                    f"{bad_chars[:3]} (--non-print allows them)"
+                )
         empty = [u for u, v in text.items() if not v]
         if empty:
             rep.warnings.append(f"text: {len(empty)} empty transcript(s), e.g. {empty[:3]}")

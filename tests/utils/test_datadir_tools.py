@@ -77,6 +77,10 @@ def test_validate_finds_problems(data: Path, damage, message: str) -> None:
 
 
 def test_validate_options(data: Path) -> None:
+    _set(data / "text", "1001-000", "BAD\x07BELL")
+    assert any("non-printable" in e for e in check_data_dir(data).errors)
+    assert check_data_dir(data, non_print=True).ok
+    assert run_tool("validate_data_dir.sh", "--non-print", data).returncode == 0
     (data / "text").unlink()
     assert check_data_dir(data, no_text=True).ok
     assert not check_data_dir(data).ok
@@ -152,7 +156,7 @@ def test_split_per_utt_and_rewrite(data: Path) -> None:
     assert p.returncode == 0, p.stderr
     parts = sorted((data / "split4utt").iterdir())
     sizes = [len(read_kv(d / "utt2spk")) for d in parts]
-    assert sizes == [5, 6, 5, 6] or max(sizes) - min(sizes) <= 1
+    assert max(sizes) - min(sizes) <= 1
     assert sum(sizes) == 22
     merged = {}
     for d in parts:
