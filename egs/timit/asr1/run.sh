@@ -13,6 +13,7 @@
 #   4  acoustic model: the original MLP (conf/MLP_PASE.cfg), best-dev checkpoint
 #   5  decoding of dev and test, JOB=1:nj (lattices, LM-weight sweep)
 #   6  scoring: 39-phone PER per LM weight; weight chosen on dev; RESULTS.md, results.json
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 timit=               # TIMIT root (holds TRAIN/ and TEST/)
@@ -36,6 +37,10 @@ stage=0
 stop_stage=6
 
 help_message="Usage: $0 --timit <TIMIT root> [options]   (see the header of $0)"
+if [ ! -f path.sh ] || [ ! -f cmd.sh ] || [ ! -e utils/parse_options.sh ]; then
+  echo "$0: run this script from its recipe folder (cd egs/timit/asr1)" >&2
+  exit 1
+fi
 # shellcheck disable=SC1091
 . ./path.sh
 # shellcheck disable=SC1091
