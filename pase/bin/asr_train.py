@@ -50,7 +50,8 @@ def _main(a: argparse.Namespace) -> int:
     from pase.io.atomic import atomic_open, write_json_atomic
 
     cfg = mlp.MLPConfig.from_file(a.config)
-    torch.set_num_threads(max(1, a.threads)) if a.threads else None
+    if a.threads:
+        torch.set_num_threads(a.threads)
     norm = a.norm or ("avg_spk" if cfg.avg_spk else "none")
     tr_y, num_pdfs, source = load_targets(a.train_ali)
     dv_y, dv_pdfs, _ = load_targets(a.dev_ali)
@@ -89,6 +90,8 @@ def _main(a: argparse.Namespace) -> int:
     )
     if source == "pase":
         copy_model(a.train_ali, out)
+    else:  # Kaldi's own pdfs: decoding uses Kaldi's transition model (and graph)
+        shutil.copyfile(Path(a.train_ali) / "final.mdl", out / "final.mdl")
     device = resolve_device(a.device)
     log.info(
         "training on %d frames (%d utts), dev %d frames, %d pdfs, input %d x %d, %s",

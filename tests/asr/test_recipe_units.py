@@ -153,6 +153,21 @@ def test_cli_phn_and_kaldi_alignment_dirs(tmp_path: Path, capsys) -> None:
     _, ali2, _ = load_ali_dir(tmp_path / "k_ali")
     for u in ali:
         np.testing.assert_array_equal(ali2[u], ali[u])
+    # MLP targets: our pdfs from our dir; Kaldi's own pdfs from a plain Kaldi dir
+    import shutil
+
+    from pase.bin.asr_train import load_targets
+
+    y, n, src = load_targets(out)
+    assert src == "pase" and n == hmm.num_pdfs
+    kdir = tmp_path / "kaldi_only"
+    kdir.mkdir()
+    for name in ("final.mdl", "ali.1.gz", "phones.txt"):
+        shutil.copyfile(out / name, kdir / name)
+    y2, n2, src2 = load_targets(kdir)
+    assert src2 == "kaldi" and n2 == n
+    for u in y:
+        np.testing.assert_array_equal(y2[u], y[u])
     # expected input errors: one line naming the problem, exit status 1
     capsys.readouterr()
     assert asr_align.main(["--source", "kaldi", "--lang", str(tmp_path / "lang"), str(out)]) == 1
