@@ -31,6 +31,7 @@ from pase.data.items import AudioSet, DataConfigError, open_audio_set
 from pase.data.loader import ChunkLoader
 from pase.data.sampler import ChunkBatchSampler
 from pase.data.validate import AudioValidationError, validate_items
+from pase.extract import resolve_device
 from pase.io.audio import AudioError
 from pase.io.datadir import DataDirError
 from pase.targets import TargetSet, WorkersConfigError
@@ -79,16 +80,6 @@ def get_parser() -> argparse.ArgumentParser:
         help="check every file's header first (missing, empty, truncated, not 16 kHz)",
     )
     return p
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: CUDA is not available")
-    return dev
 
 
 def stats_loader(
