@@ -32,11 +32,17 @@ def load_encoder(
     ckpt: str | os.PathLike | None = None,
     device: str | torch.device | None = "cpu",
     verbose: bool = False,
+    seed: int = 0,
 ) -> WaveFe:
     """Build the encoder of ``cfg`` ("PASE", "PASE+", a ``.cfg`` path or a dict), load
-    ``ckpt`` (original or ours; None keeps random weights) and return it in eval mode on
-    ``device``."""
-    model = wf_builder(cfg)
+    ``ckpt`` (original or ours) and return it in eval mode on ``device``.
+
+    Without ``ckpt`` the weights are random but drawn from ``seed`` (without touching the
+    global RNG), so parallel jobs and separate runs get the same encoder.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = wf_builder(cfg)
     if ckpt is not None:
         model.load_pretrained(ckpt, load_last=True, verbose=verbose)
     return model.to(resolve_device(device)).eval()

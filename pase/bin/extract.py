@@ -124,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("wspecifier", help="ark,scp:feats.ark,feats.scp")
     p.add_argument("--cfg", default="PASE+", help="frontend config: PASE, PASE+ or a .cfg path")
     p.add_argument(
-        "--ckpt", help="encoder checkpoint (e.g. FE_e199.ckpt); random weights if absent"
+        "--ckpt", help="encoder checkpoint (e.g. FE_e199.ckpt); seeded random weights if absent"
     )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights without --ckpt")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--mode", choices=MODES, help="original post-processing mode")
     p.add_argument("--chunk-seconds", type=float, default=30.0, help="long-audio piece length")
@@ -145,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         utts = read_input(args.input)
         if args.ckpt is None:
             print(
-                "pase-extract: WARNING: no --ckpt given, the encoder has random weights",
+                f"pase-extract: WARNING: no --ckpt: random encoder weights (seed {args.seed})",
                 file=sys.stderr,
             )
-        model = load_encoder(args.cfg, args.ckpt, args.device)
+        model = load_encoder(args.cfg, args.ckpt, args.device, seed=args.seed)
 
         def encode(wav: np.ndarray) -> np.ndarray:
             return extract_features(

@@ -81,3 +81,14 @@ def test_extract_features_matches_model(models) -> None:
     np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-4)
     peak = extract_features(model, 3 * wav, peak_normalize=True)
     np.testing.assert_allclose(peak, extract_features(model, wav / np.abs(wav).max()), atol=1e-5)
+
+
+def test_untrained_encoders_are_seeded() -> None:
+    from pase.extract import load_encoder
+
+    a, b = load_encoder("PASE"), load_encoder("PASE")
+    c = load_encoder("PASE", seed=1)
+    state = torch.get_rng_state()
+    load_encoder("PASE")
+    assert torch.equal(state, torch.get_rng_state())  # the global RNG is left alone
+    assert torch.equal(a.W.weight, b.W.weight) and not torch.equal(a.W.weight, c.W.weight)
