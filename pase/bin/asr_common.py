@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pase.io.datadir import read_kv
+from pase.io.datadir import read_kv, split_utterances
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -48,18 +48,8 @@ def read_utt2spk(data_dir: str | Path) -> dict[str, str]:
 
 def split_by_speaker(utt2spk: dict[str, str], nj: int, job: int) -> set[str]:
     """Utterances of job ``job`` (1-based) of ``nj``: whole speakers, contiguous in sorted
-    order, about equal utterance counts (as Kaldi's ``split_data.sh``)."""
+    order, about equal utterance counts (Kaldi's ``split_data.sh``; jobs beyond the number of
+    speakers are empty)."""
     if not 1 <= job <= nj:
         raise ValueError(f"job {job} outside 1..{nj}")
-    spk2utt: dict[str, list[str]] = {}
-    for u in sorted(utt2spk):
-        spk2utt.setdefault(utt2spk[u], []).append(u)
-    speakers = sorted(spk2utt)
-    total = len(utt2spk)
-    out: list[set[str]] = [set() for _ in range(nj)]
-    seen = 0
-    for spk in speakers:
-        k = min(nj - 1, (seen * nj) // max(total, 1))
-        out[k].update(spk2utt[spk])
-        seen += len(spk2utt[spk])
-    return out[job - 1]
+    return set(split_utterances(utt2spk, nj, allow_empty=True)[job - 1])

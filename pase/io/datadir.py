@@ -514,6 +514,42 @@ def _balanced_cuts(sizes: Sequence[int], n: int) -> list[int]:
     return cuts
 
 
+def split_utterances(
+    utt2spk: dict[str, str],
+    num_parts: int,
+    *,
+    per_utt: bool = False,
+    allow_empty: bool = False,
+    where: str = "utt2spk",
+) -> list[list[str]]:
+    """The sorted utterance ids of each of ``num_parts`` parts, as Kaldi's ``split_data.sh``:
+    whole speakers per part (contiguous in sorted order, near-equal utterance counts) or,
+    with ``per_utt``, near-equal runs of utterances. With ``allow_empty`` more parts than
+    speakers (utterances) are allowed and the extra parts are empty; otherwise that is an
+    error naming ``where``."""
+    if num_parts < 1:
+        raise DataDirError(f"{where}: number of parts must be >= 1, got {num_parts}")
+    utts = sorted(utt2spk)
+    if per_utt:
+        if num_parts > len(utts) and not allow_empty:
+            raise DataDirError(
+                f"{where}: cannot split {len(utts)} utterances into {num_parts} parts"
+            )
+        cuts = [round(k * len(utts) / num_parts) for k in range(num_parts + 1)]
+        return [utts[cuts[k] : cuts[k + 1]] for k in range(num_parts)]
+    s2u = utt2spk_to_spk2utt(dict(sorted(utt2spk.items())))
+    spks = sorted(s2u)
+    if num_parts > len(spks):
+        if not allow_empty:
+            raise DataDirError(
+                f"{where}: cannot split {len(spks)} speakers into {num_parts} parts "
+                "(use --per-utt, or fewer jobs)"
+            )
+        return [s2u[s] for s in spks] + [[] for _ in range(num_parts - len(spks))]
+    cuts = _balanced_cuts([len(s2u[s]) for s in spks], num_parts)
+    return [[u for s in spks[cuts[k] : cuts[k + 1]] for u in s2u[s]] for k in range(num_parts)]
+
+
 def split_data_dir(path: str | os.PathLike, num_parts: int, *, per_utt: bool = False) -> list[Path]:
     """Split a data dir into ``<path>/split<N>[utt]/<1..N>`` as Kaldi's ``split_data.sh``.
 
@@ -522,27 +558,7 @@ def split_data_dir(path: str | os.PathLike, num_parts: int, *, per_utt: bool = F
     most one). Existing part dirs are rewritten. Returns the part dirs.
     """
     d = Path(path)
-    if num_parts < 1:
-        raise DataDirError(f"{d}: number of parts must be >= 1, got {num_parts}")
-    u2s = read_kv(d / "utt2spk")
-    utts = sorted(u2s)
-    if per_utt:
-        if num_parts > len(utts):
-            raise DataDirError(f"{d}: cannot split {len(utts)} utterances into {num_parts} parts")
-        cuts = [round(k * len(utts) / num_parts) for k in range(num_parts + 1)]
-        groups = [utts[cuts[k] : cuts[k + 1]] for k in range(num_parts)]
-    else:
-        s2u = utt2spk_to_spk2utt(dict(sorted(u2s.items())))
-        spks = sorted(s2u)
-        if num_parts > len(spks):
-            raise DataDirError(
-                f"{d}: cannot split {len(spks)} speakers into {num_parts} parts "
-                "(use --per-utt, or fewer jobs)"
-            )
-        cuts = _balanced_cuts([len(s2u[s]) for s in spks], num_parts)
-        groups = [
-            [u for s in spks[cuts[k] : cuts[k + 1]] for u in s2u[s]] for k in range(num_parts)
-        ]
+    groups = split_utterances(read_kv(d / "utt2spk"), num_parts, per_utt=per_utt, where=str(d))
     root = d / f"split{num_parts}{'utt' if per_utt else ''}"
     parts = []
     for k, group in enumerate(groups, 1):
