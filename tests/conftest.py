@@ -18,7 +18,6 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _deterministic() -> None:
     torch.manual_seed(0)
-    np.random.seed(0)
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pathlib import Path
 
-    from pase.bin.extract import parse_wspecifier, read_input, write_features
+    from pase.io.tables import parse_wspecifier, read_input, write_features
 
     try:
         ark, scp = parse_wspecifier(args.wspecifier)

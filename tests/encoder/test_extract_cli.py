@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from pase.bin.extract import main, parse_wspecifier
+from pase.bin.extract import main
 from pase.extract import extract_features
+from pase.io.tables import parse_wspecifier
 from pase.models.frontend import num_frames, wf_builder
 from tests.conftest import harmonic
 
