@@ -32,7 +32,6 @@ TEST = [
     "kaldi-native-io==1.23.0",
     "kaldi-native-fbank==1.23.0",
     "praat-parselmouth>=0.4.3",
-    "scipy>=1.9",
 ]
 
 setup(
@@ -50,6 +49,7 @@ setup(
     install_requires=[
         "torch>=2.1",
         "numpy>=1.23",
+        "scipy>=1.9",
         "soundfile>=0.12",
         "kaldiio>=2.18",
         "pyyaml>=6",
