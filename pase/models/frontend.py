@@ -15,7 +15,6 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -264,13 +263,8 @@ class WaveFe(nn.Module):
         """Output frames for an input of ``num_samples`` samples."""
         n = num_samples
         for blk in self.blocks:
-            n = self._out_len(blk, n)
+            n = blk.output_length(n)
         return n
-
-    @staticmethod
-    def _out_len(blk: FeBlock, n: int) -> int:
-        k = blk.conv.kernel_size if blk.sincnet else blk.dilation * (blk.kwidth - 1) + 1
-        return (n + sum(blk.padding) - k) // blk.stride + 1
 
     def _min_samples(self) -> int:
         """Smallest input length every layer accepts (reflect padding needs pad < length)."""
@@ -279,7 +273,7 @@ class WaveFe(nn.Module):
             for blk in self.blocks:
                 if self.config["pad_mode"] == "reflect" and max(blk.padding) >= n:
                     return False
-                n = self._out_len(blk, n)
+                n = blk.output_length(n)
                 if n < 1:
                     return False
             return True
@@ -295,8 +289,7 @@ class WaveFe(nn.Module):
         context)."""
         rf, jump = 1, 1
         for blk in self.blocks:
-            k = blk.conv.kernel_size if blk.sincnet else blk.dilation * (blk.kwidth - 1) + 1
-            rf += (k - 1) * jump
+            rf += (blk.span - 1) * jump
             jump *= blk.stride
         return rf
 
@@ -528,7 +521,7 @@ class WaveFe(nn.Module):
         if self.denseskips is not None and self.skip_pool == "original":
             t_lens, n = [], length
             for blk in self.blocks:
-                n = self._out_len(blk, n)
+                n = blk.output_length(n)
                 t_lens.append(n)
             if any(tl // total != f for tl, f in zip([length, *t_lens[:-2]], self._skip_factors)):
                 raise ValueError(
@@ -631,10 +624,6 @@ class WaveFe(nn.Module):
         model = wf_builder(cfg)
         model.load_pretrained(path, load_last=True, verbose=False)
         return model.to(device).eval()
-
-    def parameters_trainable(self) -> Iterator[nn.Parameter]:
-        """Parameters with ``requires_grad`` (what the original's ``parameters()`` yielded)."""
-        return (p for p in self.parameters() if p.requires_grad)
 
 
 def apply_mode(y: torch.Tensor, mode: str | None) -> torch.Tensor:

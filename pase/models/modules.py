@@ -192,6 +192,17 @@ class FeBlock(nn.Module):
         else:
             self.act = None
 
+    @property
+    def span(self) -> int:
+        """Samples (positions) one output sees: the dilated kernel width."""
+        if self.sincnet:
+            return self.conv.kernel_size
+        return self.dilation * (self.kwidth - 1) + 1
+
+    def output_length(self, n: int) -> int:
+        """Output positions for ``n`` input positions (with this block's padding)."""
+        return (n + sum(self.padding) - self.span) // self.stride + 1
+
     def conv_weight(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Effective conv weight ``(C_out, C_in, k)`` and bias ``(C_out,)`` (None for Sinc)."""
         if self.sincnet:
