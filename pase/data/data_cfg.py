@@ -43,16 +43,21 @@ def read_file_list(path: str | os.PathLike) -> list[str]:
 
 
 def _load_legacy_npy(path: str) -> dict[Any, Any]:
-    import numpy as np
+    import pickle
+
+    from pase.io.safe_pickle import load_npy_object
 
     warnings.warn(
-        f"{path}: reading a legacy numpy-pickled speaker dict (unpickling can run code; only "
-        "use files you trust). Convert it once to JSON or a two-column text file.",
+        f"{path}: reading a legacy numpy-pickled speaker dict with a restricted unpickler "
+        "(only dicts, strings and numbers are accepted). Convert it once to JSON or a "
+        "two-column text file.",
         UserWarning,
         stacklevel=3,
     )
-    obj = np.load(path, allow_pickle=True)
-    obj = obj.item() if getattr(obj, "shape", None) == () else obj
+    try:
+        obj = load_npy_object(path)
+    except (pickle.UnpicklingError, ValueError, EOFError) as e:
+        raise SplitError(f"{path}: cannot read the speaker dict ({e})") from e
     if not isinstance(obj, Mapping):
         raise SplitError(f"{path}: expected a pickled dict filename -> speaker")
     return dict(obj)

@@ -17,14 +17,12 @@ Waveform targets (``cchunk``) and the input chunks are never normalised.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
 import pickle
 import warnings
 import zipfile
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ import numpy as np
 import torch
 
 from pase.io.atomic import atomic_open, write_json_atomic
+from pase.io.safe_pickle import load_restricted
 
 StdMode = Literal["pooled", "per_example"]
 STD_MODES = ("pooled", "per_example")
@@ -305,46 +304,6 @@ class StatsAccumulator:
 # -------------------------------------------------------------------------------- legacy pkl
 
 
-def _safe_load_from_bytes(b: bytes) -> Any:
-    return torch.load(io.BytesIO(b), weights_only=True)
-
-
-def _numpy_global(module: str, name: str) -> Any:
-    import numpy as _np
-
-    core = getattr(_np, "_core", None) or _np.core
-    table = {
-        ("multiarray", "_reconstruct"): core.multiarray._reconstruct,
-        ("multiarray", "scalar"): core.multiarray.scalar,
-    }
-    return table[(module.rsplit(".", 1)[-1], name)]
-
-
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("collections", "OrderedDict"): OrderedDict,
-    ("_codecs", "encode"): __import__("codecs").encode,
-    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_tensor"): torch._utils._rebuild_tensor,
-    ("torch.storage", "_load_from_bytes"): _safe_load_from_bytes,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-_NUMPY_CORE = ("numpy.core.multiarray", "numpy._core.multiarray")
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals a pickled dict of tensors / arrays needs."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED:
-            return _ALLOWED[(module, name)]
-        if module in _NUMPY_CORE and name in ("_reconstruct", "scalar"):
-            return _numpy_global(module, name)
-        raise pickle.UnpicklingError(
-            f"global '{module}.{name}' is not allowed in a statistics pickle"
-        )
-
-
 def load_legacy_pickle(path: str | os.PathLike) -> TargetStats:
     """Read the original PASE statistics ``.pkl`` (``{key: {"mean": FloatTensor(C),
     "std": FloatTensor(C)}}``, written with ``pickle.dump``; its std is the per-example
@@ -363,7 +322,7 @@ def load_legacy_pickle(path: str | os.PathLike) -> TargetStats:
             data = torch.load(path, weights_only=True, map_location="cpu")
         else:
             with open(path, "rb") as f:
-                data = _RestrictedUnpickler(f).load()
+                data = load_restricted(f)
             if isinstance(data, int):  # legacy torch.save stream: starts with a magic number
                 data = torch.load(path, weights_only=True, map_location="cpu")
     except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, RuntimeError) as e:
