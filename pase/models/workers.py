@@ -23,6 +23,7 @@ losses given the embeddings of (chunk, chunk_ctxt, chunk_rand) and the targets d
 
 from __future__ import annotations
 
+import abc
 import copy
 import math
 import os
@@ -258,7 +259,7 @@ def align_time(
 # workers
 
 
-class Worker(nn.Module):
+class Worker(nn.Module, abc.ABC):
     """Base class: a named head with its criterion and loss weight.
 
     ``forward(emb, targets)`` returns ``(prediction, label)``; ``loss(prediction, label)`` is the
@@ -289,13 +290,14 @@ class Worker(nn.Module):
         """Unweighted mean loss of ``pred`` against ``label``."""
         return self.criterion(pred, label.to(pred.dtype))
 
+    @abc.abstractmethod
     def forward(
         self,
         emb: Embeddings,
         targets: Mapping[str, Tensor],
         generator: torch.Generator | None = None,
     ) -> tuple[Tensor, Tensor]:
-        raise NotImplementedError
+        """``(prediction, label)`` for the embeddings of a batch and its targets."""
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, loss={self.loss_name}, loss_weight={self.loss_weight}"
