@@ -85,12 +85,13 @@ def weight_spectrum(weight: Tensor, nfft: int) -> Tensor:
     return spec.permute(2, 1, 0).contiguous()
 
 
-def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None, nfft: int = NFFT) -> Tensor:
+def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None) -> Tensor:
     """'valid' stride-1 ``F.conv1d`` by overlap-save FFT blocks.
 
     Args:
         x: ``(B, C_in, L)``.
-        spec: :func:`weight_spectrum` of the ``(C_out, C_in, k)`` kernel.
+        spec: :func:`weight_spectrum` of the ``(C_out, C_in, k)`` kernel (its FFT size sets
+            the block size).
         k: kernel width.
         bias: ``(C_out,)`` or None.
 
@@ -99,6 +100,7 @@ def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None, nfft: int =
     """
     b, c_in, length = x.shape
     n_bins, _, c_out = spec.shape
+    nfft = 2 * (n_bins - 1)
     step = nfft - k + 1
     l_out = length - k + 1
     n_blocks = -(-l_out // step)
@@ -106,12 +108,12 @@ def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None, nfft: int =
     frames = F.pad(x.float(), (0, need - length)).unfold(-1, nfft, step)  # (B, C_in, N, nfft)
     spec_x = torch.fft.rfft(frames, n=nfft)  # (B, C_in, N, F)
     spec_x = spec_x.permute(3, 0, 2, 1).reshape(n_bins, b * n_blocks, c_in)
-    spec_y = torch.bmm(spec_x, spec).view(n_bins, b, n_blocks, c_out).permute(1, 3, 2, 0)
+    spec_y = torch.bmm(spec_x, spec)  # (F, B * N, C_out)
+    if bias is not None:  # a constant is nfft times itself in the DC bin: no extra pass
+        spec_y[0] += nfft * bias.float()
+    spec_y = spec_y.view(n_bins, b, n_blocks, c_out).permute(1, 3, 2, 0)
     y = torch.fft.irfft(spec_y, n=nfft)[..., k - 1 :]  # (B, C_out, N, step)
-    y = y.reshape(b, c_out, n_blocks * step)[..., :l_out]
-    if bias is not None:
-        y = y + bias.view(1, -1, 1)
-    return y.to(x.dtype)
+    return y.reshape(b, c_out, n_blocks * step)[..., :l_out].to(x.dtype)
 
 
 def _act(block: FeBlock, h: Tensor, channel_dim: int) -> Tensor:

@@ -73,5 +73,5 @@ def test_polyphase_fft_conv_equals_conv1d(stride: int, k: int) -> None:
     b = torch.randn(7)
     ref = F.conv1d(x, w, b, stride=stride)
     pw = polyphase_weight(w, stride)
-    got = fft_conv1d(polyphase_input(x, stride, k), weight_spectrum(pw, 32), pw.shape[-1], b, 32)
+    got = fft_conv1d(polyphase_input(x, stride, k), weight_spectrum(pw, 32), pw.shape[-1], b)
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4)
