@@ -32,7 +32,8 @@ def time_rtf(
 ) -> tuple[float, float]:
     x = torch.randn(batch, 1, int(seconds * SR), device=device)
     with torch.no_grad():
-        model(x)
+        for _ in range(3):  # warm-up: allocator, oneDNN primitives, cached fast-path weights
+            model(x)
         times = []
         for _ in range(repeats):
             if device.startswith("cuda"):

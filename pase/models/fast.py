@@ -7,11 +7,11 @@ Where the plain path spends its time on CPU and what replaces it:
   pieces and written *time-major* ``(B, L, 64)``;
 - second layer (kernel 20 = 2 x stride 10): with time-major input it is two GEMMs over
   10-sample hops, no transposition of the 16 kHz activations;
-- kernel-11 layers up to 256 x 256 channels: overlap-save FFT convolution; the channel
-  mixing becomes one complex batched GEMM per frequency bin (~2.2 instead of 11
-  multiply-adds per input/output channel pair and output sample); strided layers are first
-  split into ``stride`` polyphase components (a stride-1 conv over ``stride x C_in``
-  channels). Wider layers keep oneDNN's direct convolution with folded weights;
+- stride-1 kernel-11 layers up to 256 x 256 channels: overlap-save FFT convolution; the
+  channel mixing becomes one complex batched GEMM per frequency bin (~2.2 instead of 11
+  multiply-adds per input/output channel pair and output sample). Strided and wider layers
+  keep oneDNN's direct convolution, which measured as fast or faster there (also against
+  an FFT of the stride-1 polyphase form, on 2 CPU threads);
 - BatchNorm is folded into the conv weights (eval statistics), and the folded weights and
   their spectra are cached until a parameter or buffer changes.
 
@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from pase.models.modules import FeBlock, _fold_batchnorm
 
-__all__ = ["FastConvStack", "fft_conv1d", "polyphase_weight", "supports"]
+__all__ = ["FastConvStack", "fft_conv1d", "supports", "weight_spectrum"]
 
 NFFT = 64
 SINC_PIECE = 2048
@@ -52,30 +52,6 @@ def supports(blocks: nn.ModuleList) -> bool:
         if b.dilation != 1 or not (b.act is None or isinstance(b.act, (nn.PReLU, nn.ReLU))):
             return False
     return True
-
-
-def polyphase_weight(weight: Tensor, stride: int) -> Tensor:
-    """``(C_out, C_in, k)`` stride-``s`` kernel -> ``(C_out, C_in * s, ceil(k / s))`` stride-1
-    kernel over the polyphase components (channel ``c * s + r`` holds ``x[c, m * s + r]``)."""
-    c_out, c_in, k = weight.shape
-    kk = -(-k // stride)
-    w = F.pad(weight, (0, kk * stride - k))
-    return w.view(c_out, c_in, kk, stride).transpose(2, 3).reshape(c_out, c_in * stride, kk)
-
-
-def polyphase_input(x: Tensor, stride: int, k: int) -> Tensor:
-    """``(B, C, L)`` -> ``(B, C * s, M)``, the components matching :func:`polyphase_weight`
-    for a 'valid' conv of kernel ``k`` (zero-extended when the last taps fall off the end)."""
-    b, c, length = x.shape
-    t_out = (length - k) // stride + 1
-    kk = -(-k // stride)
-    need = (t_out - 1 + kk) * stride
-    x = F.pad(x, (0, need - length)) if need > length else x[..., :need]
-    return (
-        x.reshape(b, c, need // stride, stride)
-        .transpose(2, 3)
-        .reshape(b, c * stride, need // stride)
-    )
 
 
 def weight_spectrum(weight: Tensor, nfft: int) -> Tensor:
@@ -167,10 +143,8 @@ class FastConvStack:
                 d["w_ab"] = torch.cat(
                     [w[:s].reshape(s * c_in, c_out), w[s:].reshape(s * c_in, c_out)], 1
                 ).contiguous()
-            elif block.stride * c_in * c_out <= FFT_MAX_CHANNEL_PRODUCT:
-                pw = polyphase_weight(weight, block.stride) if block.stride > 1 else weight
-                d["spec"] = weight_spectrum(pw, NFFT)
-                d["k"] = pw.shape[-1]
+            elif block.stride == 1 and k >= 5 and c_in * c_out <= FFT_MAX_CHANNEL_PRODUCT:
+                d["spec"] = weight_spectrum(weight, NFFT)
             else:
                 d["weight"] = weight.contiguous()
         self._cache[i] = (key, d)
@@ -222,15 +196,13 @@ class FastConvStack:
         h = _act(b1, y1, -1).transpose(1, 2).contiguous()  # (B, C, T1) channel-major
         if skip_factor is not None and len(blocks) > 2:
             pooled.append(_pool(h, skip_factor(1, h.shape[-1]), t_out))
-        # --- blocks 2..n: polyphase FFT convolutions
+        # --- blocks 2..n: FFT (stride 1) or direct convolutions, BatchNorm folded
         for i in range(2, len(blocks)):
             blk = blocks[i]
             d = self._derived(i, blk)
             hp = F.pad(h, blk.padding, mode=blk.pad_mode)
             if "spec" in d:
-                if blk.stride > 1:
-                    hp = polyphase_input(hp, blk.stride, blk.kwidth)
-                h = fft_conv1d(hp, d["spec"], d["k"], d["bias"])
+                h = fft_conv1d(hp, d["spec"], blk.kwidth, d["bias"])
             else:
                 h = F.conv1d(hp, d["weight"], d["bias"], stride=blk.stride)
             h = _act(blk, h, 1)
