@@ -79,7 +79,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--hours", type=float, default=1.0, help="length of the long-audio test")
-    p.add_argument("--chunk-seconds", type=float, default=30.0)
+    p.add_argument("--chunk-seconds", type=float, default=20.0)
     p.add_argument("--skip-long", action="store_true")
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cfg", default="PASE+", help=argparse.SUPPRESS)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pase.models.frontend import WaveFe, wf_builder
+from pase.models.frontend import WaveFe, apply_mode, wf_builder
 
 __all__ = ["extract_features", "load_encoder", "resolve_device"]
 
@@ -54,7 +54,7 @@ def extract_features(
     wav: np.ndarray | torch.Tensor,
     *,
     mode: str | None = None,
-    chunk_seconds: float | None = 30.0,
+    chunk_seconds: float | None = 20.0,
     peak_normalize: bool = False,
 ) -> np.ndarray:
     """Encode one waveform.
@@ -64,7 +64,8 @@ def extract_features(
         wav: ``(L,)`` samples at the model's rate (16 kHz).
         mode: None or an original post-processing mode ("avg_norm", ...).
         chunk_seconds: encode in pieces of this many seconds with constant memory (same
-            output as one pass); None encodes in one pass.
+            output as one pass; the features themselves take 1 KB per frame); None encodes
+            in one pass.
         peak_normalize: divide by max |x| first (what the original downstream scripts did).
 
     Returns:
@@ -80,8 +81,12 @@ def extract_features(
     device = next(model.parameters()).device
     x = x.to(device).view(1, 1, -1)
     if chunk_seconds is None:
-        y = model(x, mode=mode)
-    else:
-        frames = max(1, int(chunk_seconds * model.sr / model.hop))
-        y = model.extract_chunked(x, chunk_frames=frames, mode=mode)
-    return y[0].t().contiguous().float().cpu().numpy()
+        return model(x, mode=mode)[0].t().contiguous().float().cpu().numpy()
+    # pieces go straight into one time-major array: no concatenated copies of the features
+    frames = max(1, int(chunk_seconds * model.sr / model.hop))
+    out = np.empty((model.num_frames(x.shape[-1]), model.emb_dim), dtype=np.float32)
+    for start, piece in model.iter_chunks(x, chunk_frames=frames):
+        out[start : start + piece.shape[-1]] = piece[0].t().float().cpu().numpy()
+    if mode is not None:
+        out = apply_mode(torch.from_numpy(out).t().unsqueeze(0), mode)[0].t().contiguous().numpy()
+    return out

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights without --ckpt")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--mode", choices=MODES, help="original post-processing mode")
-    p.add_argument("--chunk-seconds", type=float, default=30.0, help="long-audio piece length")
+    p.add_argument("--chunk-seconds", type=float, default=20.0, help="long-audio piece length")
     p.add_argument("--peak-norm", action="store_true", help="divide each waveform by max |x|")
     p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
     p.add_argument("--utt2num-frames", type=Path, help="also write utt2num_frames here")

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -495,19 +496,32 @@ class WaveFe(nn.Module):
     def extract_chunked(
         self,
         x: torch.Tensor,
-        chunk_frames: int = 3000,
+        chunk_frames: int = 2000,
         context_frames: int | None = None,
         mode: str | None = None,
     ) -> torch.Tensor:
-        """Encode a long ``(B, 1, L)`` batch in pieces of ``chunk_frames`` output frames,
-        with constant memory; equals the one-shot output (eval mode, causal QRNN).
+        """Encode a long ``(B, 1, L)`` batch in pieces of ``chunk_frames`` output frames;
+        equals the one-shot output (eval mode, causal QRNN). See :meth:`iter_chunks`."""
+        x = self.check_input(x)
+        y = x.new_empty(x.shape[0], self.emb_dim, self.num_frames(x.shape[-1]))
+        for start, piece in self.iter_chunks(x, chunk_frames, context_frames):
+            y[..., start : start + piece.shape[-1]] = piece
+        return apply_mode(y, mode)
+
+    @torch.no_grad()
+    def iter_chunks(
+        self, x: torch.Tensor, chunk_frames: int = 2000, context_frames: int | None = None
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        """Yield ``(first_frame, features (B, emb_dim, n))`` of a long ``(B, 1, L)`` input,
+        piece by piece, in constant memory (eval mode, causal QRNN).
 
         Each piece is encoded with ``context_frames`` frames of real audio on each side
         (default: enough to cover the conv receptive field); only its central frames are kept
-        and the QRNN memory is carried from piece to piece.
+        and the QRNN memory is carried from piece to piece, so the concatenation equals the
+        one-shot output.
         """
         if self.training:
-            raise ValueError("extract_chunked needs eval mode (call .eval())")
+            raise ValueError("chunked extraction needs eval mode (call .eval())")
         if self.rnn is not None and self.rnn_type != "qrnn":
             raise ValueError(f"chunked extraction needs a causal rnn; rnn_type is {self.rnn_type}")
         if chunk_frames < 1:
@@ -519,36 +533,34 @@ class WaveFe(nn.Module):
         length = x.shape[-1]
         total = self.num_frames(length)
         if self.denseskips is not None and self.skip_pool == "original":
-            t_lens, n = [], length
-            for blk in self.blocks:
+            lengths, n = [], length
+            for blk in self.blocks[:-1]:
                 n = blk.output_length(n)
-                t_lens.append(n)
-            if any(tl // total != f for tl, f in zip([length, *t_lens[:-2]], self._skip_factors)):
+                lengths.append(n)
+            if any(n // total != f for n, f in zip(lengths, self._skip_factors)):
                 raise ValueError(
                     "skip_pool='original' uses length-dependent pooling windows for this input "
                     "length; chunked extraction needs skip_pool='aligned'"
                 )
         if total <= chunk_frames + context_frames:
-            return apply_mode(self(x), mode)
-        outs = []
+            yield 0, self(x)
+            return
         state = None
         for s in range(0, total, chunk_frames):
             e = min(s + chunk_frames, total)
             left = min(context_frames, s)
-            a = (s - left) * hop
             last = e == total
             b = length if last else min(length, (e + context_frames) * hop)
             if not last and b == length:
                 # not enough audio on the right for a full context: finish in this piece
                 e, last = total, True
-            h, pooled = self.encode_blocks(x[..., a:b])
+            h, pooled = self.encode_blocks(x[..., (s - left) * hop : b])
             h = h[..., left : left + e - s]
             pooled = [p[..., left : left + e - s] for p in pooled]
             y, _, state = self.encode_head(h, pooled, state)
-            outs.append(y)
+            yield s, y
             if last:
-                break
-        return apply_mode(torch.cat(outs, -1), mode)
+                return
 
     # ------------------------------------------------------------------ checkpoints
     def load_pretrained(

@@ -92,3 +92,15 @@ def test_untrained_encoders_are_seeded() -> None:
     load_encoder("PASE")
     assert torch.equal(state, torch.get_rng_state())  # the global RNG is left alone
     assert torch.equal(a.W.weight, b.W.weight) and not torch.equal(a.W.weight, c.W.weight)
+
+
+def test_original_skip_pool_chunked_only_where_windows_are_aligned(models) -> None:
+    orig = wf_builder({**models["PASE+"].config, "skip_pool": "original"}).eval()
+    orig.load_state_dict(models["PASE+"].state_dict())
+    x = _speechish(160 * 400)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            orig.extract_chunked(x, chunk_frames=64), orig(x), rtol=1e-4, atol=1e-4
+        )
+        with pytest.raises(ValueError, match="aligned"):
+            orig.extract_chunked(_speechish(160 * 400 + 155), chunk_frames=64)
