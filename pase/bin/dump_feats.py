@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, auto (pase)")
     g.add_argument("--mode", help="original post-processing mode (pase)")
-    g.add_argument("--chunk-seconds", type=float, default=30.0, help="long-audio pieces (pase)")
+    g.add_argument("--chunk-seconds", type=float, default=20.0, help="long-audio pieces (pase)")
     g.add_argument("--peak-norm", action="store_true", help="peak-normalise waveforms (pase)")
     g.add_argument("--num-threads", type=int, default=1, help="torch threads per job (pase)")
     g.add_argument("--num-ceps", type=int, help="MFCC cepstra (13)")

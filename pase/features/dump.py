@@ -76,7 +76,7 @@ class DumpOptions:
     pase_ckpt: str | None = None
     device: str = "cpu"
     mode: str | None = None
-    chunk_seconds: float = 30.0
+    chunk_seconds: float = 20.0
     peak_norm: bool = False
     num_threads: int = 1
     kaldi_args: list[str] = field(default_factory=list)
