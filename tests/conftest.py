@@ -1,4 +1,5 @@
-"""Shared pytest fixtures. Tests never read ../shared: small reference files live in tests/data."""
+"""Shared pytest fixtures. Small reference files live in tests/data (tests read nothing
+outside the project)."""
 
 from __future__ import annotations
 
