@@ -235,6 +235,8 @@ def test_wav_impulse_responses(tree_cfg: dict) -> None:
 
 
 def test_pickles_for_dataloader_workers(tree_cfg: dict) -> None:
+    # In-memory round trip of our own object, as multiprocessing does when it hands the
+    # distortions to spawned DataLoader workers; no file is ever unpickled.
     import pickle
 
     d = Distortions.from_config(_on(tree_cfg, 0.5), seed=3)
