@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", help="Kaldi data dir, wav.scp, or list of audio files")
-    p.add_argument("wspecifier", help="ark,scp:feats.ark,feats.scp")
+    p.add_argument("wspecifier", help="ark,scp:feats.ark,feats.scp, ark:feats.ark, ark,t:-, ...")
     p.add_argument("--feat-type", choices=("mfcc", "fbank"), required=True)
     p.add_argument("--num-ceps", type=int, default=13, help="MFCC: cepstra (13)")
     p.add_argument("--deltas", type=int, default=0, help="MFCC: delta order (2 -> 39 dims)")
@@ -48,18 +48,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-shift-ms", type=float, default=10.0)
     p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
     p.add_argument("--utt2num-frames", help="also write utt2num_frames here")
+    p.add_argument(
+        "--skip-short",
+        action="store_true",
+        help="leave out (and report) utterances shorter than one frame instead of failing",
+    )
     return p
 
 
-def feature_function(args: argparse.Namespace) -> Callable[[np.ndarray], np.ndarray]:
-    """``wav (L,) -> (T, D)`` for the parsed options."""
-    fo = FrameOptions(
+def frame_options(args: argparse.Namespace) -> FrameOptions:
+    """Framing options of the parsed command line."""
+    return FrameOptions(
         dither=args.dither,
         low_freq=args.low_freq,
         high_freq=args.high_freq,
         frame_length_ms=args.frame_length_ms,
         frame_shift_ms=args.frame_shift_ms,
     )
+
+
+def feature_function(args: argparse.Namespace) -> Callable[[np.ndarray], np.ndarray]:
+    """``wav (L,) -> (T, D)`` for the parsed options."""
+    fo = frame_options(args)
     if args.feat_type == "mfcc":
         energy = True if args.use_energy is None else args.use_energy
         return lambda w: mfcc(
@@ -78,26 +88,29 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pathlib import Path
 
-    from pase.io.tables import parse_wspecifier, read_input, write_features
+    from pase.io.tables import input_files, parse_wspecifier, read_input, write_features
 
     try:
-        ark, scp = parse_wspecifier(args.wspecifier)
+        wspec = parse_wspecifier(args.wspecifier)
         utts = read_input(args.input)
-        frames = write_features(
+        res = write_features(
             utts,
-            ark,
-            scp,
+            wspec,
             feature_function(args),
-            args.compression_method,
-            Path(args.utt2num_frames) if args.utt2num_frames else None,
+            compression_method=args.compression_method,
+            utt2num_frames=Path(args.utt2num_frames) if args.utt2num_frames else None,
+            min_samples=frame_options(args).frame_length,  # snip_edges: one full window
+            skip_short=args.skip_short,
+            protect=input_files(args.input),
             log=lambda m: print(f"pase-compute-feats: {m}", file=sys.stderr),
         )
     except (ValueError, OSError, ImportError) as e:
         print(f"pase-compute-feats: error: {e}", file=sys.stderr)
         return 1
     print(
-        f"pase-compute-feats: wrote {len(frames)} utterances, {sum(frames.values())} frames "
-        f"({args.feat_type}) to {ark}",
+        f"pase-compute-feats: wrote {len(res.frames)} utterances, {sum(res.frames.values())} "
+        f"frames ({args.feat_type}) to {wspec.ark or 'standard output'}"
+        + (f"; left out {len(res.skipped)} too short" if res.skipped else ""),
         file=sys.stderr,
     )
     return 0

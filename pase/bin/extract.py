@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from pase.extract import extract_features, load_encoder
-from pase.io.tables import parse_wspecifier, read_input, write_features
+from pase.io.tables import input_files, parse_wspecifier, read_input, write_features
 
 MODES = ("avg_norm", "avg_concat", "avg_norm_concat")
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", help="Kaldi data dir, wav.scp, or list of audio files")
-    p.add_argument("wspecifier", help="ark,scp:feats.ark,feats.scp")
+    p.add_argument("wspecifier", help="ark,scp:feats.ark,feats.scp, ark:feats.ark, ark,t:-, ...")
     p.add_argument("--cfg", default="PASE+", help="frontend config: PASE, PASE+ or a .cfg path")
     p.add_argument(
         "--ckpt", help="encoder checkpoint (e.g. FE_e199.ckpt); seeded random weights if absent"
@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
     p.add_argument("--utt2num-frames", type=Path, help="also write utt2num_frames here")
     p.add_argument("--num-threads", type=int, help="torch CPU threads")
+    p.add_argument(
+        "--skip-short",
+        action="store_true",
+        help="leave out (and report) utterances too short for one frame instead of failing",
+    )
     return p
 
 
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     try:
-        ark, scp = parse_wspecifier(args.wspecifier)
+        wspec = parse_wspecifier(args.wspecifier)
         utts = read_input(args.input)
         if args.ckpt is None:
             print(
@@ -74,20 +79,24 @@ def main(argv: list[str] | None = None) -> int:
                 peak_normalize=args.peak_norm,
             )
 
-        frames = write_features(
+        res = write_features(
             utts,
-            ark,
-            scp,
+            wspec,
             encode,
-            args.compression_method,
-            args.utt2num_frames,
+            compression_method=args.compression_method,
+            utt2num_frames=args.utt2num_frames,
+            min_samples=model.min_input_samples,
+            skip_short=args.skip_short,
+            protect=input_files(args.input),
             log=lambda m: print(f"pase-extract: {m}", file=sys.stderr),
         )
     except (ValueError, OSError) as e:
         print(f"pase-extract: error: {e}", file=sys.stderr)
         return 1
     print(
-        f"pase-extract: wrote {len(frames)} utterances, {sum(frames.values())} frames to {ark}",
+        f"pase-extract: wrote {len(res.frames)} utterances, {sum(res.frames.values())} frames "
+        f"to {wspec.ark or 'standard output'}"
+        + (f"; left out {len(res.skipped)} too short" if res.skipped else ""),
         file=sys.stderr,
     )
     return 0

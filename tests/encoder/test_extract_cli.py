@@ -12,7 +12,6 @@ import torch
 
 from pase.bin.extract import main
 from pase.extract import extract_features
-from pase.io.tables import parse_wspecifier
 from pase.models.frontend import num_frames, wf_builder
 from tests.conftest import harmonic
 
@@ -106,10 +105,3 @@ def test_failure_leaves_no_output(tmp_path: Path, corpus, ckpt, capsys) -> None:
     assert "'b'" in err and "missing.wav" in err
     assert not ark.exists() and not scp.exists()
     assert not list(tmp_path.glob(".x.*"))
-
-
-def test_wspecifier_parsing() -> None:
-    assert parse_wspecifier("ark,scp:a.ark,b.scp") == (Path("a.ark"), Path("b.scp"))
-    assert parse_wspecifier("ark:a.ark") == (Path("a.ark"), None)
-    with pytest.raises(ValueError, match="wspecifier"):
-        parse_wspecifier("scp:b.scp")
