@@ -13,7 +13,10 @@ Examples::
 
 Result: ``<dump-dir>/feats.scp`` (sorted), ``utt2num_frames``, ``feat_dim``, the data dir's
 files, ``cmvn.ark`` (+ ``cmvn.scp`` per speaker) when stats were computed but not applied.
-Rerunning after a failure or kill redoes only the unfinished jobs.
+Rerunning after a failure or kill redoes only the unfinished jobs; rerunning after the audio,
+the data dir, the checkpoint, the frontend config or the options changed redoes the dump (the
+log says what changed; ``--verify`` compares the audio by content instead of size and mtime).
+The dump dir must be new, empty or an earlier dump: any other folder is refused.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import sys
 
 from pase.features.dump import DumpError, DumpOptions, dump_features
 from pase.io.datadir import DataDirError
+from pase.io.lock import LockedError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
         help='job launcher, e.g. "utils/run.pl" or "utils/slurm.pl --mem 4G"',
     )
     g.add_argument("--force", action="store_true", help="redo everything")
+    g.add_argument(
+        "--verify",
+        action="store_true",
+        help="track the audio by content (sha256 of every file) instead of size and mtime",
+    )
+    g.add_argument(
+        "--skip-short",
+        action="store_true",
+        help="leave out (listed in skipped_utts) utterances shorter than one frame",
+    )
     g = p.add_argument_group("features")
     g.add_argument("--feat-type", choices=("pase", "mfcc", "fbank"), default="pase")
     g.add_argument(
@@ -127,6 +141,7 @@ def options_from_args(args: argparse.Namespace) -> DumpOptions:
         cmvn_stats=args.cmvn_stats,
         dtype=args.dtype,
         compress=args.compress,
+        skip_short=args.skip_short,
     )
 
 
@@ -138,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             args.dump_dir,
             options_from_args(args),
             force=args.force,
+            verify=args.verify,
             log=lambda m: print(f"pase-dump-feats: {m}", file=sys.stderr, flush=True),
         )
-    except (DumpError, DataDirError, ValueError, OSError) as e:
+    except (DumpError, DataDirError, LockedError, ValueError, OSError) as e:
         print(f"pase-dump-feats: error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -5,22 +5,36 @@ Layout of ``<dump>`` (ESPnet's ``dump/<feats>/<set>``; a valid Kaldi data dir)::
     wav.scp utt2spk spk2utt text utt2num_samples ...   copied from the source data dir
     feats.scp            merged, sorted; the last file written (its presence = complete)
     utt2num_frames feat_dim frame_shift feats_type dump_info.json
+    skipped_utts         with --skip-short: the utterances left out (``<utt> <samples>``)
     cmvn.ark [cmvn.scp]  --cmvn global|speaker (stats of these features, not applied), or
     applied_cmvn.ark [applied_cmvn.scp]  the stats applied when --apply-cmvn
+    .pase_dump.json      what the dump was made from (the stamp); marks the folder as ours
+    .pase_dump_audio.jsonl  size, mtime (and sha256 with --verify) of every audio file
     split<N>utt/<1..N>   the job inputs
-    data/feats.<n>.{ark,scp} utt2num_frames.<n> done.<n>   job outputs; done.<n> = verified
+    data/jobs.json       what every job does
+    data/feats.<n>.{ark,scp} utt2num_frames.<n> done.<n>   job outputs
     log/dump.<n>.log     one log per job (launcher header/footer)
 
 How it runs: the data dir is copied and split into ``nj`` parts by utterance; the launcher
-(``--cmd``, e.g. ``utils/run.pl`` or ``utils/slurm.pl --mem 4G``) runs ``JOB=1:nj`` jobs, each
-calling ``pase-extract`` (``--feat-type pase``) or ``pase-compute-feats`` (mfcc/fbank) on its
-part; a job writes its ark/scp atomically and then its marker ``done.<n>``. A job whose marker
-exists does nothing, so a rerun after a crash or ``kill`` redoes only unfinished jobs. Then
-every part is verified (each utterance exactly once, frames = the encoder's
-``num_frames(samples)`` or Kaldi's frame count, one feature dimension, ark entries readable)
-and the scps are merged; ``feats.scp`` is written last and atomically, so an interrupted dump
-never leaves a partial ``feats.scp``. A stamp of the source data and options guards the
-markers: changed inputs or options restart the dump from scratch.
+(``--cmd``, e.g. ``utils/run.pl`` or ``utils/slurm.pl --mem 4G``) runs ``JOB=1:nj`` jobs of
+``python -m pase.features.dump --spec data/jobs.json --job JOB``; a job writes its ark/scp
+atomically and then its marker ``done.<n>``. No corpus path goes through a shell: the job
+reads its inputs from ``jobs.json``. A job whose marker exists does nothing, so a rerun after
+a crash or ``kill`` redoes only unfinished jobs. Then every part is verified (each utterance
+exactly once, frames = the encoder's ``num_frames(samples)`` or Kaldi's frame count, one
+feature dimension, every ark entry readable); a part that fails is redone. The scps are
+merged; ``feats.scp`` is written last and atomically.
+
+Safety: the dump dir must not be, or contain, the data dir, no input (audio, checkpoint,
+config, cmvn stats) may lie inside it, and an existing dump dir is only reused or cleared when
+it carries our stamp. One dump at a time per folder (a lock naming the holder), and a job of an
+earlier, killed dump that still runs stops a rerun until it ends. Temporary files of killed
+runs are removed at start.
+
+Staleness: the stamp holds hashes of the data dir's files, the size and mtime of every audio
+file (``verify=True``: their sha256), the resolved frontend config, the checkpoint's and the
+cmvn stats' sha256, the options that change the features and the pase version. When any of
+them changed, the dump is redone from scratch and the log says what changed.
 """
 
 from __future__ import annotations
@@ -33,9 +47,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import kaldiio
 import numpy as np
@@ -51,10 +66,21 @@ from pase.io.datadir import (
     validate_data_dir,
     write_kv,
 )
+from pase.io.lock import LOCK_NAME, LockedError, OutputLock
+from pase.io.tables import WSpecifier, input_files, read_input, write_features
+from pase.version import __version__
 
 FEAT_TYPES = ("pase", "mfcc", "fbank")
 CMVN_TYPES = ("none", "global", "speaker")
-_UNSAFE = re.compile(r"[\s\"'$`\\]")
+STAMP = ".pase_dump.json"
+AUDIO_STAMP = ".pase_dump_audio.jsonl"
+LEGACY_STAMP = ".dump_stamp"
+#: options that do not change the features (how and where jobs run)
+_RUN_OPTIONS = ("cmd", "nj", "num_threads", "device")
+#: files of a data dir that are outputs of feature tools, not inputs of a dump
+_NOT_INPUTS = {"feats.scp", "cmvn.scp", "utt2num_frames", "feat_dim", "frame_shift", "feats_type"}
+_TEMP = re.compile(r"^\..+\.tmp$")
+_SHELL_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 
 
 class DumpError(ValueError):
@@ -63,10 +89,11 @@ class DumpError(ValueError):
 
 @dataclass
 class DumpOptions:
-    """Options of a dump (all of them go into the resume stamp).
+    """Options of a dump.
 
     ``pase_*`` options are ``pase-extract``'s; ``kaldi_args`` are extra ``pase-compute-feats``
-    options (e.g. ``["--num-ceps", "13", "--deltas", "2"]``).
+    options (e.g. ``["--num-ceps", "13", "--deltas", "2"]``). All but ``cmd``, ``nj``,
+    ``num_threads`` and ``device`` are part of the stamp.
     """
 
     feat_type: str = "pase"
@@ -86,6 +113,8 @@ class DumpOptions:
     cmvn_stats: str | None = None
     dtype: str = "float32"
     compress: int | None = None
+    skip_short: bool = False
+    channel: int | str | None = None
 
     def check(self) -> None:
         if self.feat_type not in FEAT_TYPES:
@@ -120,31 +149,198 @@ class DumpResult:
     num_frames: int
     feat_dim: int
     jobs_run: list[int]
+    skipped: list[str] = field(default_factory=list)
 
 
-def _safe(path: Path | str, what: str) -> str:
-    s = str(path)
-    if _UNSAFE.search(s):
-        raise DumpError(f"{what} {s!r}: paths with spaces, quotes, '$' or '\\' are not supported")
-    return s
-
-
-def _stamp(src: Path, opts: DumpOptions) -> str:
+# ---------------------------------------------------------------------- what a dump depends on
+def _sha256(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
-    for name in ("wav.scp", "segments", "utt2spk"):
-        f = src / name
-        if f.is_file():
-            h.update(name.encode() + b"\0" + f.read_bytes())
-    ckpt = Path(opts.pase_ckpt) if opts.pase_ckpt else None
-    meta = asdict(opts)
-    meta.pop("cmd")  # how jobs are launched does not change the result
-    if ckpt is not None:
-        st = ckpt.stat()
-        meta["pase_ckpt_stat"] = [st.st_size, st.st_mtime_ns]
-    h.update(json.dumps(meta, sort_keys=True).encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
     return h.hexdigest()
 
 
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _audio_files(utts: Iterable) -> dict[str, str]:
+    """Distinct audio files behind the utterances (the files named in pipes too), sorted,
+    each with the first utterance that reads it."""
+    out: dict[str, str] = {}
+    for u in utts:
+        for p in sorted(input_files(None, [u])):
+            out.setdefault(str(p), u.utt_id)
+    return dict(sorted(out.items()))
+
+
+def _audio_table(files: dict[str, str], verify: bool) -> dict[str, list]:
+    """``file -> [size, mtime_ns]`` (+ sha256 with ``verify``)."""
+    out: dict[str, list] = {}
+    for f, utt in files.items():
+        try:
+            st = os.stat(f)
+            row: list = [st.st_size, st.st_mtime_ns]
+            if verify:
+                row.append(_sha256(f))
+        except FileNotFoundError:
+            raise DumpError(f"utterance {utt!r} ({f}): audio file does not exist") from None
+        except OSError as e:
+            raise DumpError(f"utterance {utt!r} ({f}): cannot read the audio file ({e})") from e
+        out[f] = row
+    return out
+
+
+def _read_audio_table(path: Path) -> dict[str, list]:
+    out: dict[str, list] = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            name, *row = json.loads(line)
+            out[name] = row
+    return out
+
+
+def _data_files(src: Path) -> dict[str, str]:
+    """sha256 of the data dir's own files (not the feature tables tools write there)."""
+    return {
+        f.name: _sha256(f)
+        for f in sorted(src.iterdir())
+        if f.is_file() and not f.name.startswith(".") and f.name not in _NOT_INPUTS
+    }
+
+
+def compute_stamp(
+    src: Path, opts: DumpOptions, audio: dict[str, list], verify: bool
+) -> dict[str, Any]:
+    """Everything the features of a dump depend on (see the module docstring)."""
+    stamp: dict[str, Any] = {
+        "pase_version": __version__,
+        "data": _data_files(src),
+        "audio_stat": _digest({f: r[:2] for f, r in audio.items()}),
+        "audio_sha256": _digest({f: r[2] for f, r in audio.items()}) if verify else None,
+        "options": {k: v for k, v in asdict(opts).items() if k not in _RUN_OPTIONS},
+    }
+    stamp["options"].pop("pase_ckpt")
+    stamp["options"].pop("cmvn_stats")
+    stamp["cmvn_stats_sha256"] = _sha256(opts.cmvn_stats) if opts.cmvn_stats else None
+    if opts.feat_type == "pase":
+        from pase.models.frontend import load_config
+
+        stamp["frontend_config"] = _digest(load_config(opts.pase_cfg))
+        stamp["checkpoint_sha256"] = _sha256(opts.pase_ckpt) if opts.pase_ckpt else None
+    return stamp
+
+
+def _differences(
+    old: dict[str, Any], new: dict[str, Any], verify: bool, old_audio: dict, audio: dict
+) -> list[str]:
+    """What changed between two stamps, in words (empty: up to date)."""
+    out = []
+    names = {
+        "pase_version": "the pase version",
+        "frontend_config": "the frontend config contents",
+        "checkpoint_sha256": "the checkpoint contents",
+        "cmvn_stats_sha256": "the cmvn stats contents",
+    }
+    for key, what in names.items():
+        if old.get(key) != new.get(key):
+            out.append(what)
+    if old.get("data") != new.get("data"):
+        od, nd = old.get("data") or {}, new["data"]
+        changed = sorted(k for k in {*od, *nd} if od.get(k) != nd.get(k))
+        out.append(f"the data dir files ({', '.join(changed)})")
+    oo, no = old.get("options") or {}, new["options"]
+    for k in sorted({*oo, *no}):
+        if oo.get(k) != no.get(k):
+            out.append(f"option {k}: {oo.get(k)!r} -> {no.get(k)!r}")
+    key, col = ("audio_sha256", 2) if verify else ("audio_stat", slice(0, 2))
+    if verify and old.get(key) is None:
+        out.append("the audio contents (the dump was made without --verify)")
+    elif old.get(key) != new.get(key):
+        changed = sorted(
+            f
+            for f in {*old_audio, *audio}
+            if (old_audio.get(f) or [None] * 3)[col] != (audio.get(f) or [None] * 3)[col]
+        )
+        shown = ", ".join(changed[:3]) + (
+            f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        )
+        what = "contents" if verify else "size or modification time"
+        out.append(f"the {what} of {len(changed) or 'some'} audio file(s) ({shown})")
+    return out
+
+
+# ---------------------------------------------------------------------- safety checks
+def _is_ours(dump: Path) -> bool:
+    if (dump / LEGACY_STAMP).is_file():
+        return True
+    try:
+        return json.loads((dump / STAMP).read_text()).get("tool") == "pase-dump-feats"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_dump_dir(src: Path, dump: Path, inputs: Iterable[Path]) -> None:
+    """Refuse a dump dir that is or contains the data dir, that holds an input, or that
+    exists with files not written by a dump.
+
+    Raises:
+        DumpError: naming the paths.
+    """
+    s, d = src.resolve(), dump.resolve()
+    if d == s:
+        raise DumpError(f"{dump}: the dump dir is the data dir itself; choose another folder")
+    if d in s.parents:
+        raise DumpError(
+            f"{dump}: the dump dir contains the data dir {src}; dumping there could remove it. "
+            "Choose a folder outside it (e.g. dump/<feats>/<set>)"
+        )
+    for p in inputs:
+        r = Path(p).resolve()
+        if d == r or d in r.parents:
+            raise DumpError(
+                f"{p}: an input of this dump lies inside the dump dir {dump}, which a rerun may "
+                "clear; move it or dump elsewhere"
+            )
+    if dump.exists() and not dump.is_dir():
+        raise DumpError(f"{dump}: exists and is not a folder")
+    if dump.is_dir() and not _is_ours(dump):
+        own = [p.name for p in dump.iterdir() if p.name != LOCK_NAME]
+        if own:
+            shown = ", ".join(sorted(own)[:5]) + (" ..." if len(own) > 5 else "")
+            raise DumpError(
+                f"{dump}: exists and was not written by pase-dump-feats (it holds {shown}); "
+                "refusing to overwrite it. Choose a new or empty folder"
+            )
+
+
+def _remove_temps(dump: Path, log: Callable[[str], None]) -> None:
+    """Delete temporary files (``.<name>.<random>.tmp``) that killed runs left behind."""
+    found = [p for p in dump.rglob(".*.tmp") if p.is_file() and _TEMP.match(p.name)]
+    for p in found:
+        p.unlink(missing_ok=True)
+    if found:
+        log(f"{dump}: removed {len(found)} temporary file(s) of an interrupted run")
+
+
+def _job_lock(out: Path, n: int) -> OutputLock:
+    return OutputLock(out, f"dump job {n}", log=lambda m: None, name=f".job.{n}.lock")
+
+
+def _check_jobs_stopped(out: Path) -> None:
+    """Refuse to go on while a job of an earlier (killed) dump still runs."""
+    if not out.is_dir():
+        return
+    for f in sorted(out.glob(".job.*.lock")):
+        n = int(f.name.split(".")[2])
+        try:
+            _job_lock(out, n).acquire().release()
+        except LockedError as e:
+            raise DumpError(f"a job of an earlier dump still runs: {e}") from None
+
+
+# ---------------------------------------------------------------------- frames and jobs
 def expected_samples(data: Path, log: Callable[[str], None] = print) -> dict[str, int]:
     """Samples of every utterance: ``utt2num_samples`` when present, else from ``segments``
     bounds or the audio headers (pipes are run)."""
@@ -169,68 +365,69 @@ def expected_samples(data: Path, log: Callable[[str], None] = print) -> dict[str
     return out
 
 
-def frame_counter(opts: DumpOptions) -> Callable[[int], int]:
-    """``samples -> frames`` of the chosen features."""
+def _kaldi_parse(opts: DumpOptions):
+    from pase.bin.compute_feats import build_parser
+
+    return build_parser().parse_args(["--feat-type", opts.feat_type, *opts.kaldi_args, "-", "-"])
+
+
+def frame_counter(opts: DumpOptions) -> tuple[Callable[[int], int], int]:
+    """``(samples -> frames, shortest input in samples)`` of the chosen features."""
     if opts.feat_type == "pase":
         from pase.models.frontend import wf_builder
 
-        return wf_builder(opts.pase_cfg).num_frames
-    from pase.bin.compute_feats import build_parser
+        model = wf_builder(opts.pase_cfg)
+        return model.num_frames, model.min_input_samples
+    from pase.bin.compute_feats import frame_options
     from pase.features.kaldi import num_frames
 
-    a = build_parser().parse_args(["--feat-type", opts.feat_type, *opts.kaldi_args, "-", "-"])
-    length = int(16000 * a.frame_length_ms / 1000)
-    shift = int(16000 * a.frame_shift_ms / 1000)
-    return lambda n: num_frames(n, length, shift)
+    fo = frame_options(_kaldi_parse(opts))
+    length, shift = fo.frame_length, fo.frame_shift
+    return (lambda n: num_frames(n, length, shift)), length
 
 
-def job_command(opts: DumpOptions, part: Path, out: Path) -> list[str]:
-    """Arguments of one job (``JOB`` is replaced by the launcher): the job wrapper of this
-    module around ``pase-extract`` / ``pase-compute-feats``."""
-    ark, scp = out / "feats.JOB.ark", out / "feats.JOB.scp"
-    args = [
-        sys.executable,
+def _shell_word(s: str) -> str | None:
+    """A word that a Kaldi launcher (arguments with whitespace double-quoted, then ``bash
+    -c``) turns back into ``s``; None when there is none."""
+    if _SHELL_SAFE.match(s):
+        return s
+    if not re.search(r"\s", s):
+        return shlex.quote(s)  # used as is by the launcher, unquoted by bash
+    if not re.search(r'["$`\\]', s):
+        return s  # the launcher double-quotes it
+    return None
+
+
+def _job_var(words: list[str]) -> str:
+    for var in ("JOB", "TASK", "PART", "PASE_JOB", "PASE_DUMP_JOB"):
+        if not any(var in w for w in words):
+            return var
+    raise DumpError("cannot choose a job variable: every candidate occurs in the paths")
+
+
+def launch_command(opts: DumpOptions, spec: Path, log_dir: Path, nj: int) -> list[str]:
+    """The launcher command line running jobs ``1..nj`` of ``spec`` (see the module
+    docstring): only shell-safe words, whatever the paths."""
+    python = _shell_word(sys.executable)
+    if python is None:
+        raise DumpError(
+            f"the Python interpreter path {sys.executable!r} contains both whitespace and "
+            "shell quoting characters; jobs cannot be launched from it"
+        )
+    word = _shell_word(str(spec))
+    spec_args = ["--spec", word] if word is not None else ["--spec-hex", str(spec).encode().hex()]
+    var = _job_var([python, *spec_args, str(log_dir)])
+    return [
+        *shlex.split(opts.cmd),
+        f"{var}=1:{nj}",
+        str(log_dir / f"dump.{var}.log"),
+        python,
         "-m",
         "pase.features.dump",
+        *spec_args,
         "--job",
-        _safe(out / "done.JOB", "output"),
-        opts.feat_type,
+        var,
     ]
-    if opts.feat_type == "pase":
-        args += ["--cfg", opts.pase_cfg, "--device", opts.device]
-        if opts.pase_ckpt:
-            args += ["--ckpt", _safe(Path(opts.pase_ckpt).resolve(), "--pase-ckpt")]
-        if opts.mode:
-            args += ["--mode", opts.mode]
-        args += ["--chunk-seconds", str(opts.chunk_seconds), "--num-threads", str(opts.num_threads)]
-        if opts.peak_norm:
-            args.append("--peak-norm")
-    else:
-        args += ["--feat-type", opts.feat_type, *opts.kaldi_args]
-    if opts.compress is not None and not opts.post_process:
-        args += ["--compression-method", str(opts.compress)]
-    args += ["--utt2num-frames", str(out / "utt2num_frames.JOB"), str(part / "JOB")]
-    args.append(f"ark,scp:{ark},{scp}")
-    for a in args:
-        if _UNSAFE.search(a):
-            raise DumpError(f"option value {a!r}: spaces, quotes, '$' or '\\' are not supported")
-    return args
-
-
-def run_job(marker: str, feat_type: str, argv: list[str]) -> int:
-    """One dump job: skip when ``marker`` exists, else extract and create the marker."""
-    m = Path(marker)
-    if m.is_file():
-        print(f"dump job: {m} exists, nothing to do", file=sys.stderr)
-        return 0
-    if feat_type == "pase":
-        from pase.bin.extract import main as extract
-    else:
-        from pase.bin.compute_feats import main as extract
-    rc = extract(argv)
-    if rc == 0:
-        write_text_atomic(m, "done\n")
-    return rc
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -245,21 +442,78 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         pass
 
 
-def _read_scp_keys(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return [ln.split(maxsplit=1)[0] for ln in f if ln.strip()]
+def run_job(spec_file: str | os.PathLike, n: int) -> int:
+    """Job ``n`` of a dump (what the launcher runs): extract part ``n`` into
+    ``feats.<n>.{ark,scp}`` and ``utt2num_frames.<n>``, then create ``done.<n>``."""
+    spec = json.loads(Path(spec_file).read_text(encoding="utf-8"))
+    opts = DumpOptions(**spec["options"])
+    out, part = Path(spec["out"]), Path(spec["split"]) / str(n)
+    marker = out / f"done.{n}"
+    try:
+        lock = _job_lock(out, n).acquire()
+    except LockedError as e:
+        print(f"dump job {n}: {e}", file=sys.stderr)
+        return 1
+    try:
+        if marker.is_file():
+            print(f"dump job {n}: {marker} exists, nothing to do", file=sys.stderr)
+            return 0
+        utts = read_input(part)
+        if opts.feat_type == "pase":
+            import torch
+
+            from pase.extract import extract_features, load_encoder
+
+            torch.set_num_threads(opts.num_threads)
+            model = load_encoder(opts.pase_cfg, opts.pase_ckpt, opts.device)
+
+            def encode(wav: np.ndarray) -> np.ndarray:
+                return extract_features(
+                    model,
+                    wav,
+                    mode=opts.mode,
+                    chunk_seconds=opts.chunk_seconds,
+                    peak_normalize=opts.peak_norm,
+                )
+
+        else:
+            from pase.bin.compute_feats import feature_function
+
+            encode = feature_function(_kaldi_parse(opts))
+        res = write_features(
+            utts,
+            WSpecifier(out / f"feats.{n}.ark", out / f"feats.{n}.scp"),
+            encode,
+            compression_method=None if opts.post_process else opts.compress,
+            utt2num_frames=out / f"utt2num_frames.{n}",
+            min_samples=spec["min_samples"],
+            protect=input_files(part),
+            channel=opts.channel,
+            log=lambda m: print(f"dump job {n}: {m}", file=sys.stderr, flush=True),
+        )
+        write_text_atomic(marker, "done\n")
+        print(f"dump job {n}: {len(res.frames)} utterances", file=sys.stderr)
+        return 0
+    except (ValueError, OSError, ImportError) as e:
+        print(f"dump job {n}: error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
 
 
 def _verify_job(
     n: int, out: Path, part: Path, samples: dict[str, int], frames_of: Callable[[int], int]
 ) -> tuple[dict[str, str], dict[str, int], int]:
-    """Check job ``n``'s outputs; returns (scp entries, frames, dim)."""
-    scp, u2nf = out / f"feats.{n}.scp", out / f"utt2num_frames.{n}"
-    for f in (scp, u2nf, out / f"feats.{n}.ark"):
+    """Check job ``n``'s outputs, reading every matrix; returns (scp entries, frames, dim)."""
+    scp, u2nf, ark = out / f"feats.{n}.scp", out / f"utt2num_frames.{n}", out / f"feats.{n}.ark"
+    for f in (scp, u2nf, ark):
         if not f.is_file():
             raise DumpError(f"job {n}: {f} is missing")
-    entries = read_kv(scp)
-    frames = {k: int(v) for k, v in read_kv(u2nf).items()}
+    try:
+        entries = read_kv(scp)
+        frames = {k: int(v) for k, v in read_kv(u2nf).items()}
+    except ValueError as e:
+        raise DumpError(f"job {n}: unreadable table ({e})") from e
     want = set(read_kv(part / "utt2spk"))
     if set(entries) != want or set(frames) != want:
         missing = sorted(want - set(entries))[:3]
@@ -267,20 +521,24 @@ def _verify_job(
         raise DumpError(
             f"job {n}: {scp} does not hold its utterances (missing {missing}, unexpected {extra})"
         )
-    for utt, t in frames.items():
+    dims = set()
+    for utt, where in entries.items():
         exp = frames_of(samples[utt])
-        if t != exp:
+        if frames[utt] != exp:
             raise DumpError(
-                f"job {n}: utterance {utt!r} has {t} frames, expected {exp} for "
+                f"job {n}: utterance {utt!r} has {frames[utt]} frames, expected {exp} for "
                 f"{samples[utt]} samples"
             )
-    dims = set()
-    for utt in (next(iter(entries)), next(reversed(entries))):
-        mat = kaldiio.load_mat(entries[utt])
-        if mat.ndim != 2 or mat.shape[0] != frames[utt]:
+        try:
+            mat = kaldiio.load_mat(where)
+        except Exception as e:  # any failure of the reader means a damaged archive
+            raise DumpError(
+                f"job {n}: utterance {utt!r}: unreadable ark entry {where} ({e})"
+            ) from e
+        if mat.ndim != 2 or mat.shape[0] != exp:
             raise DumpError(
                 f"job {n}: utterance {utt!r}: ark entry has shape {mat.shape}, "
-                f"utt2num_frames says {frames[utt]}"
+                f"expected {exp} frames"
             )
         dims.add(mat.shape[1])
     if len(dims) != 1:
@@ -302,55 +560,128 @@ def _write_matrix_table(ark: Path, scp: Path, items, opts: DumpOptions) -> None:
         g.writelines(entries)
 
 
+# ---------------------------------------------------------------------- the dump
 def dump_features(
     data_dir: str | os.PathLike,
     dump_dir: str | os.PathLike,
     opts: DumpOptions,
     *,
     force: bool = False,
+    verify: bool = False,
     log: Callable[[str], None] = print,
 ) -> DumpResult:
-    """Dump features of ``data_dir`` into ``dump_dir`` (see the module docstring)."""
+    """Dump features of ``data_dir`` into ``dump_dir`` (see the module docstring).
+
+    Args:
+        force: redo everything even when the stamp matches.
+        verify: track the audio by content (sha256 of every file) instead of size and mtime.
+    """
     opts.check()
     src = Path(data_dir)
     dump = Path(dump_dir).resolve()
     validate_data_dir(src, no_text=True, no_feats=True)
-    if dump == src.resolve():
-        raise DumpError(f"{dump}: the dump dir must differ from the data dir")
-    stamp = _stamp(src, opts)
-    stamp_file = dump / ".dump_stamp"
+    utterances = DataDir(src).utterances()
+    audio_files = _audio_files(utterances)
+    extra = [p for p in (opts.pase_ckpt, opts.cmvn_stats) if p]
+    if opts.feat_type == "pase" and Path(opts.pase_cfg).is_file():
+        extra.append(opts.pase_cfg)
+    check_dump_dir(src, dump, [*map(Path, audio_files), *map(Path, extra)])
+    with OutputLock(dump, "pase-dump-feats", log=log):
+        _check_jobs_stopped(dump / "data")
+        _remove_temps(dump, log)
+        return _dump(src, dump, opts, audio_files, force, verify, log)
+
+
+def _start_over(dump: Path) -> None:
+    for name in ("data", "log"):
+        if (dump / name).is_dir():
+            shutil.rmtree(dump / name)
+    for p in dump.glob("split*"):
+        if p.is_dir():
+            shutil.rmtree(p)
+    for name in (
+        "feats.scp",
+        ".complete",
+        "skipped_utts",
+        LEGACY_STAMP,
+        "cmvn.ark",
+        "cmvn.scp",
+        "applied_cmvn.ark",
+        "applied_cmvn.scp",
+    ):
+        (dump / name).unlink(missing_ok=True)
+
+
+def _dump(
+    src: Path,
+    dump: Path,
+    opts: DumpOptions,
+    audio_files: dict[str, str],
+    force: bool,
+    verify: bool,
+    log: Callable[[str], None],
+) -> DumpResult:
+    audio = _audio_table(audio_files, verify)
+    stamp = compute_stamp(src, opts, audio, verify)
+    old: dict[str, Any] = {}
+    if (dump / STAMP).is_file():
+        old = json.loads((dump / STAMP).read_text()).get("stamp") or {}
+    changes = _differences(old, stamp, verify, _read_audio_table(dump / AUDIO_STAMP), audio)
+    complete = (dump / ".complete").is_file() and (dump / "feats.scp").is_file()
     out = dump / "data"
-    if force or not stamp_file.is_file() or stamp_file.read_text().strip() != stamp:
-        if dump.exists():
-            log(f"{dump}: new inputs or options, starting over")
-            for name in ("data", "log", "feats.scp", ".complete"):
-                p = dump / name
-                if p.is_dir():
-                    shutil.rmtree(p)
-                elif p.exists():
-                    p.unlink()
-            for p in dump.glob("split*"):
-                shutil.rmtree(p)
-        subset_data_dir(src, dump, utterances=read_kv(src / "utt2spk"))
-        for name in ("feats.scp", "cmvn.scp", "utt2num_frames", "feat_dim"):
-            if (dump / name).exists():
-                (dump / name).unlink()
-        samples = expected_samples(src, log)
-        write_kv(dump / "utt2num_samples", {k: str(v) for k, v in samples.items()})
-        write_text_atomic(stamp_file, stamp + "\n")
-    elif (dump / ".complete").is_file() and (dump / "feats.scp").is_file():
+    if not force and not changes and complete:
+        _write_stamp(dump, stamp, audio)  # mtimes may have moved under --verify
         info = json.loads((dump / "dump_info.json").read_text())
-        log(f"{dump}: already complete ({info['num_utterances']} utterances)")
-        return DumpResult(dump, info["num_utterances"], info["num_frames"], info["feat_dim"], [])
+        log(f"{dump}: up to date ({info['num_utterances']} utterances)")
+        skipped = list(read_kv(dump / "skipped_utts")) if (dump / "skipped_utts").is_file() else []
+        return DumpResult(
+            dump, info["num_utterances"], info["num_frames"], info["feat_dim"], [], skipped
+        )
+    frames_of, min_samples = frame_counter(opts)
+    if force or changes or not (dump / "utt2num_samples").is_file():
+        if force and (old or (dump / LEGACY_STAMP).is_file()):
+            log(f"{dump}: --force: redoing the dump")
+        elif old and changes:
+            log(f"{dump}: redoing the dump; changed: {'; '.join(changes)}")
+        elif (dump / LEGACY_STAMP).is_file():
+            log(f"{dump}: made by an older pase version, redoing it")
+        _start_over(dump)
+        samples = expected_samples(src, log)
+        short = {u: n for u, n in samples.items() if n < min_samples}
+        if short and not opts.skip_short:
+            shown = ", ".join(f"{u!r} ({n} samples)" for u, n in sorted(short.items())[:5])
+            raise DumpError(
+                f"{len(short)} utterance(s) of {src} are shorter than one frame "
+                f"({min_samples} samples): {shown}; remove them or pass --skip-short"
+            )
+        keep = sorted(set(samples) - set(short))
+        if not keep:
+            raise DumpError(f"{src}: every utterance is shorter than {min_samples} samples")
+        subset_data_dir(src, dump, utterances=keep)
+        for name in _NOT_INPUTS:
+            (dump / name).unlink(missing_ok=True)
+        write_kv(dump / "utt2num_samples", {k: str(samples[k]) for k in keep})
+        if short:
+            write_kv(dump / "skipped_utts", {k: str(v) for k, v in short.items()})
+            log(f"left out {len(short)} utterance(s) shorter than {min_samples} samples "
+                f"(listed in {dump}/skipped_utts)")  # fmt: skip
+        _write_stamp(dump, stamp, audio)
     samples = {k: int(v) for k, v in read_kv(dump / "utt2num_samples").items()}
+    skipped = list(read_kv(dump / "skipped_utts")) if (dump / "skipped_utts").is_file() else []
     utts = read_kv(dump / "utt2spk")
     nj = min(opts.nj, len(utts))
     if nj < opts.nj:
         log(f"only {len(utts)} utterances: using {nj} jobs instead of {opts.nj}")
     split = dump / f"split{nj}utt"
+    spec_file = out / "jobs.json"
+    spec = {"options": asdict(opts), "split": str(split), "out": str(out), "nj": nj,
+            "min_samples": min_samples}  # fmt: skip
+    if spec_file.is_file() and json.loads(spec_file.read_text()).get("nj") != nj:
+        log(f"{dump}: the number of jobs changed, redoing the unmerged parts")
+        shutil.rmtree(out)
     split_data_dir(dump, nj, per_utt=True)  # deterministic: the same parts on every run
     out.mkdir(exist_ok=True)
-    frames_of = frame_counter(opts)
+    write_json_atomic(spec_file, spec)
 
     jobs_run: list[int] = []
     for attempt in (1, 2):
@@ -361,12 +692,7 @@ def dump_features(
                 f"running {len(todo)} of {nj} {opts.feat_type} jobs with {opts.cmd} "
                 f"(logs: {dump}/log/dump.*.log)"
             )
-            cmd = [
-                *shlex.split(opts.cmd),
-                f"JOB=1:{nj}",
-                str(dump / "log" / "dump.JOB.log"),
-                *job_command(opts, split, out),
-            ]
+            cmd = launch_command(opts, spec_file, dump / "log", nj)
             rc = subprocess.run(cmd, check=False, preexec_fn=_die_with_parent).returncode
             failed = [n for n in range(1, nj + 1) if not (out / f"done.{n}").is_file()]
             if rc != 0 or failed:
@@ -382,10 +708,10 @@ def dump_features(
             try:
                 e, f, d = _verify_job(n, out, split / str(n), samples, frames_of)
             except DumpError as err:
+                (out / f"done.{n}").unlink(missing_ok=True)  # redone now or by the next run
                 if attempt == 2:
                     raise
                 log(f"{err}; redoing job {n}")
-                (out / f"done.{n}").unlink()
                 bad.append(n)
                 continue
             for utt in e:
@@ -411,8 +737,7 @@ def dump_features(
 
     stats: np.ndarray | dict[str, np.ndarray] | None = None
     for name in ("cmvn.ark", "cmvn.scp", "applied_cmvn.ark", "applied_cmvn.scp"):
-        if (dump / name).exists():
-            (dump / name).unlink()
+        (dump / name).unlink(missing_ok=True)
     if opts.cmvn_stats:
         stats = cmvn_lib.read_stats(opts.cmvn_stats)
     elif opts.cmvn == "global":
@@ -431,7 +756,7 @@ def dump_features(
             marker = out / f"done_post.{n}"
             if marker.is_file():
                 continue
-            keys = _read_scp_keys(out / f"feats.{n}.scp")
+            keys = list(read_kv(out / f"feats.{n}.scp"))
 
             def items(keys=keys):
                 for utt in keys:
@@ -460,27 +785,33 @@ def dump_features(
         "feat_type": opts.feat_type,
         "options": {k: v for k, v in asdict(opts).items() if k != "cmd"},
         "cmvn_file": f"{prefix}.ark" if stats is not None else None,
+        "skipped_utterances": len(skipped),
     }
     write_json_atomic(dump / "dump_info.json", info)
     write_kv(dump / "feats.scp", merged)  # last: its presence means the dump is complete
     validate_data_dir(dump, no_text=True)
-    write_text_atomic(dump / ".complete", stamp + "\n")
+    write_text_atomic(dump / ".complete", _digest(stamp) + "\n")
     log(
         f"{dump}/feats.scp: {len(merged)} utterances, {info['num_frames']} frames of dim {dim}"
         + (f"; {prefix}.ark ({opts.cmvn})" if stats is not None else "")
+        + (f"; {len(skipped)} too short left out" if skipped else "")
     )
-    return DumpResult(dump, len(merged), info["num_frames"], dim, sorted(set(jobs_run)))
+    return DumpResult(dump, len(merged), info["num_frames"], dim, sorted(set(jobs_run)), skipped)
+
+
+def _write_stamp(dump: Path, stamp: dict[str, Any], audio: dict[str, list]) -> None:
+    with atomic_open(dump / AUDIO_STAMP, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps([name, *row]) + "\n" for name, row in audio.items())
+    write_json_atomic(dump / STAMP, {"tool": "pase-dump-feats", "stamp": stamp})
 
 
 def _job_main(argv: list[str]) -> int:
-    # python -m pase.features.dump --job <marker> <feat-type> <extractor args...>
-    if len(argv) < 3 or argv[0] != "--job":
-        print(
-            "usage: python -m pase.features.dump --job <marker> <feat-type> <args...>",
-            file=sys.stderr,
-        )
+    # python -m pase.features.dump --spec <jobs.json> | --spec-hex <hex> --job <n>
+    if len(argv) != 4 or argv[0] not in ("--spec", "--spec-hex") or argv[2] != "--job":
+        print("usage: python -m pase.features.dump --spec <jobs.json> --job <n>", file=sys.stderr)
         return 2
-    return run_job(argv[1], argv[2], argv[3:])
+    spec = argv[1] if argv[0] == "--spec" else bytes.fromhex(argv[1]).decode()
+    return run_job(spec, int(argv[3]))
 
 
 if __name__ == "__main__":

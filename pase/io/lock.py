@@ -71,11 +71,14 @@ class OutputLock:
         folder: the output folder (created if missing).
         tool: name shown to a second writer (e.g. ``"pase-train"``).
         log: where a note about a stale lock taken over goes.
+        name: lock file name inside ``folder`` (several locks can share a folder).
     """
 
-    def __init__(self, folder: str | os.PathLike, tool: str, log=None) -> None:
+    def __init__(
+        self, folder: str | os.PathLike, tool: str, log=None, *, name: str = LOCK_NAME
+    ) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / LOCK_NAME
+        self.path = self.folder / name
         self.tool = tool
         self.log = log or (lambda m: print(m, file=sys.stderr))
         self._fd: int | None = None

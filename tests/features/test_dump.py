@@ -78,15 +78,19 @@ def test_failed_job_is_redone_alone(data: Path, tmp_path: Path) -> None:
     (data / "utt2num_samples").write_text(
         "".join(f"{u} {sf.info(p).frames}\n" for u, p in sorted(wav.items()))
     )
-    victim = wav["s2-001"]  # in the middle part of a per-utterance split into 3
-    os.rename(victim, victim + ".away")
+    # s2-001 (in the middle part of a per-utterance split into 3) is read through a command
+    # that fails while a flag file exists; the inputs themselves do not change
+    flag = tmp_path / "fail"
+    flag.touch()
+    wav["s2-001"] = f"sh -c 'test ! -e {flag} && cat {wav['s2-001']}' |"
+    (data / "wav.scp").write_text("".join(f"{u} {v}\n" for u, v in sorted(wav.items())))
     dump = tmp_path / "dump"
     with pytest.raises(DumpError, match=r"1 / 3 dump jobs failed \(\[2\]\)"):
         dump_features(data, dump, _mfcc_opts(), log=lambda m: None)
     assert not (dump / "feats.scp").exists()
     assert "s2-001" in (dump / "log" / "dump.2.log").read_text()
     assert (dump / "data" / "done.1").exists() and not (dump / "data" / "done.2").exists()
-    os.rename(victim + ".away", victim)
+    flag.unlink()
     res = dump_features(data, dump, _mfcc_opts(), log=lambda m: None)
     assert res.jobs_run == [2] and res.num_utterances == 8
     assert "nothing to do" in (dump / "log" / "dump.1.log").read_text()
@@ -132,10 +136,8 @@ def test_bad_options(data: Path, tmp_path: Path) -> None:
         dump_features(data, tmp_path / "d", _mfcc_opts(dtype="float16", compress=2))
     with pytest.raises(DumpError, match="no such file"):
         dump_features(data, tmp_path / "d", DumpOptions(pase_ckpt=str(tmp_path / "x.ckpt")))
-    with pytest.raises(DumpError, match="spaces"):
-        dump_features(data, tmp_path / "with space", _mfcc_opts(), log=lambda m: None)
     os.unlink(read_kv(data / "wav.scp")["s3-002"])
-    with pytest.raises(ValueError, match=r"'s3-002'.*does not exist"):
+    with pytest.raises(DumpError, match=r"'s3-002'.*does not exist"):
         dump_features(data, tmp_path / "d2", _mfcc_opts(), log=lambda m: None)
 
 
