@@ -212,7 +212,7 @@ def test_bundled_recipe_end_to_end(tmp_path: Path) -> None:
         assert (d / "dump" / s / "cmvn.scp").is_file()
     # a rerun of the dump stage finds everything done
     p = run(d, "--stage", "4", "--stop_stage", "4")
-    assert p.returncode == 0 and p.stderr.count("already complete") == 3
+    assert p.returncode == 0 and p.stderr.count("up to date") == 3
 
 
 @pytest.mark.slow
