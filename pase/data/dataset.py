@@ -40,7 +40,7 @@ from torch.utils.data import Dataset
 from pase.data.chunking import random_scale, reflect_pad, segment_prefix, window_offset
 from pase.data.items import AudioItem
 from pase.data.sampler import ChunkKey
-from pase.io.audio import SAMPLE_RATE, AudioError, is_pipe, read_audio
+from pase.io.audio import SAMPLE_RATE, AudioError, is_pipe, read_audio, select_channel
 
 CONTEXT_POLICIES = ("speaker", "recording", "prefix", "self")
 
@@ -51,16 +51,20 @@ def read_random_window(
     """A random window of ``size`` samples of ``item`` (reflect-padded if the item is shorter).
 
     Plain files are read partially (only the window); ``cmd |`` sources are decoded whole.
+    Multi-channel audio follows ``item.channel`` (None: refused, naming the utterance).
 
     Returns:
         ``((size,) float32, offset in samples within the item)``.
 
     Raises:
-        AudioError: unreadable source, other sample rate, empty item or segment, NaN/Inf.
+        AudioError: unreadable source, other sample rate, empty item or segment, NaN/Inf,
+            several channels without a channel choice.
     """
     where = item.describe()
     if is_pipe(item.source):
-        wav = read_audio(item.source, utt=item.utt_id, start=item.start, end=item.end)
+        wav = read_audio(
+            item.source, utt=item.utt_id, start=item.start, end=item.end, channel=item.channel
+        )
         off = window_offset(wav.shape[0], size, rng)
         return reflect_pad(wav[off : off + size], size), off
     if not os.path.exists(item.source):
@@ -79,7 +83,9 @@ def read_random_window(
                 raise AudioError(f"{where}: no samples (recording holds {f.frames})")
             off = window_offset(n, size, rng)
             f.seek(b + off)
-            x = f.read(min(size, n), dtype="float32", always_2d=True)[:, 0]
+            x = select_channel(
+                f.read(min(size, n), dtype="float32", always_2d=True), item.channel, where
+            )
     except AudioError:
         raise
     except (RuntimeError, sf.LibsndfileError) as err:

@@ -14,7 +14,8 @@ JSON data cfg (format of the original ``unsupervised_data_cfg_librispeech.py``):
 Filenames are relative to a data root (the ``--data_root`` flag, else the cfg's optional
 ``data_root`` key, else the working directory). Entries may carry the optional keys that
 ``pase-make-data-cfg`` writes: ``utt`` (utterance id), ``num_samples``, ``start``/``end``
-(segment bounds in seconds); the original reader ignores them.
+(segment bounds in seconds), ``channel`` (which channel of multi-channel audio to read: a
+0-based index or ``"mix"``; absent: the file must be mono); the original reader ignores them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pase.io.audio import SAMPLE_RATE, audio_info, is_pipe
+from pase.io.audio import SAMPLE_RATE, Channel, audio_info, audio_instead_of, check_channel, is_pipe
 from pase.io.datadir import DataDir
 
 
@@ -45,6 +46,8 @@ class AudioItem:
         recording: recording id (the ``segments`` recording; else the utterance id).
         start, end: segment bounds in seconds (``end`` <= 0 or None = end of recording).
         num_samples: length in samples at 16 kHz, None until read from the header.
+        channel: channel choice for multi-channel audio (None: the source must be mono; an
+            int: that channel, 0-based; ``"mix"``: the average), see :mod:`pase.io.audio`.
     """
 
     utt_id: str
@@ -54,6 +57,7 @@ class AudioItem:
     start: float | None = None
     end: float | None = None
     num_samples: int | None = None
+    channel: Channel = None
 
     @property
     def is_segment(self) -> bool:
@@ -93,8 +97,12 @@ class AudioSet:
             return self.declared_total
         return sum(item_length(it) for it in self.items)
 
-    def validate(self, *, skip_bad: bool = False, num_workers: int = 4) -> AudioSet:
-        """Check every file before training (see :func:`pase.data.validate.validate_items`).
+    def validate(
+        self, *, skip_bad: bool = False, num_workers: int = 4, full: bool = False
+    ) -> AudioSet:
+        """Check every file before training (see :func:`pase.data.validate.validate_items`:
+        missing, empty, unreadable, truncated, other rates, NaN/Inf, several channels without
+        a channel choice; ``full`` decodes every file entirely).
 
         Returns the set of usable items with their lengths; raises
         :class:`~pase.data.validate.AudioValidationError` naming every bad utterance and path
@@ -103,7 +111,7 @@ class AudioSet:
         from pase.data.validate import validate_items
 
         rep = validate_items(
-            self.items, skip_bad=skip_bad, num_workers=num_workers, where=self.name
+            self.items, skip_bad=skip_bad, num_workers=num_workers, where=self.name, full=full
         )
         return self.with_items(rep.good)
 
@@ -114,26 +122,39 @@ class AudioSet:
         return AudioSet(items, self.name, total)
 
 
-def from_datadir(path: str | os.PathLike) -> AudioSet:
-    """Items of a Kaldi data dir (``wav.scp``, ``utt2spk``, optional ``segments``)."""
+def from_datadir(path: str | os.PathLike, *, channel: Channel = None) -> AudioSet:
+    """Items of a Kaldi data dir (``wav.scp``, ``utt2spk``, optional ``segments``), each with
+    the channel choice ``channel``."""
+    check_channel(channel)
     dd = DataDir(path)
     items = []
     for utt in dd.utterance_ids():
         u = dd.utterance(utt)
         rec = dd.segments[utt][0] if dd.segments is not None else utt
-        items.append(AudioItem(utt, u.source, u.speaker, rec, u.start, u.end))
+        items.append(AudioItem(utt, u.source, u.speaker, rec, u.start, u.end, channel=channel))
     if not items:
         raise DataConfigError(f"{path}: the data dir has no utterances")
     return AudioSet(items, str(path))
 
 
 def load_data_cfg(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a JSON data cfg (errors name the file)."""
+    """Read a JSON data cfg (errors name the file; an audio file or a folder given instead is
+    said to be one)."""
+    msg = audio_instead_of(path, "a JSON data cfg (pase-make-data-cfg --cfg_file)")
+    if msg is not None:
+        raise DataConfigError(msg)
+    if os.path.isdir(path):
+        raise DataConfigError(
+            f"{os.fspath(path)} is a folder, expected a JSON data cfg (a Kaldi data dir is "
+            "given with --data_dir)"
+        )
     try:
         with open(path, encoding="utf-8") as f:
             cfg = json.load(f)
     except FileNotFoundError as e:
         raise DataConfigError(f"data cfg {str(path)!r} does not exist") from e
+    except UnicodeDecodeError as e:
+        raise DataConfigError(f"data cfg {str(path)!r}: not a UTF-8 JSON text file ({e})") from e
     except json.JSONDecodeError as e:
         raise DataConfigError(
             f"data cfg {str(path)!r}: not JSON ({e}); a legacy pickled cfg cannot be read, "
@@ -180,6 +201,10 @@ def from_data_cfg(
         spk = entry.get("spk")
         ns = entry.get("num_samples")
         try:
+            chan = check_channel(entry.get("channel"))
+        except ValueError as e:
+            raise DataConfigError(f"{where}: {split}[{n}] ({fn}): {e}") from e
+        try:
             items.append(
                 AudioItem(
                     utt_id=utt,
@@ -189,6 +214,7 @@ def from_data_cfg(
                     start=None if entry.get("start") is None else float(entry["start"]),
                     end=None if entry.get("end") is None else float(entry["end"]),
                     num_samples=None if ns is None else int(ns),
+                    channel=chan,
                 )
             )
         except (TypeError, ValueError) as e:
@@ -208,10 +234,20 @@ def open_audio_set(
     data_cfg: str | os.PathLike | None = None,
     split: str = "train",
     data_root: str | os.PathLike | None = None,
+    channel: Channel = None,
 ) -> AudioSet:
-    """An :class:`AudioSet` from a Kaldi data dir or from a split of a JSON data cfg."""
+    """An :class:`AudioSet` from a Kaldi data dir or from a split of a JSON data cfg.
+
+    ``channel`` is the channel choice of a data dir's items (a data cfg records its own, per
+    entry, and must not be given one here).
+    """
     if (data_dir is None) == (data_cfg is None):
         raise ValueError("give exactly one of a Kaldi data dir or a JSON data cfg")
     if data_dir is not None:
-        return from_datadir(Path(data_dir))
+        return from_datadir(Path(data_dir), channel=channel)
+    if channel is not None:
+        raise ValueError(
+            "a JSON data cfg records the channel of each entry (pase-make-data-cfg "
+            "--channel); channel= applies to Kaldi data dirs only"
+        )
     return from_data_cfg(data_cfg, split, data_root)  # type: ignore[arg-type]

@@ -1,32 +1,33 @@
-"""Check every audio item before training: missing, empty, unreadable, truncated, other rates.
+"""Check every audio item before training: missing, empty, unreadable, truncated, other rates,
+NaN/Inf samples, several channels without a channel choice, segments outside the recording.
 
-:func:`validate_items` reads headers only (plus the last few frames of compressed formats),
-fills in ``num_samples`` and either raises :class:`AudioValidationError` naming every bad
-utterance and its path, or (``skip_bad=True``) drops and reports them.
+:func:`validate_items` fills in ``num_samples`` and either raises
+:class:`AudioValidationError` naming every bad utterance and its path, or
+(``skip_bad=True``) drops and reports them. Each recording is checked once by
+:func:`pase.io.audio.check_audio_source`:
 
-Truncation: libsndfile silently shortens a WAV / NIST file whose data ends early, so for
-those the sample count declared in the header is compared with what the file holds; for
-other formats (FLAC, OGG, ...) the last frames are decoded.
+- headers are read, and for compressed formats (FLAC, OGG, ...) the last frames decoded;
+  libsndfile silently shortens a WAV / NIST file whose data ends early, so for those the
+  sample count declared in the header is compared with what the file holds;
+- NaN/Inf: float-encoded files (WAV/AIFF/... ``FLOAT``/``DOUBLE``, the only encodings that can
+  hold NaN or Inf) are read entirely, and ``cmd |`` sources are run and decoded entirely; so
+  the default check (what the trainer runs before step 1) finds every NaN/Inf sample while
+  integer PCM and FLAC corpora still cost a header read each;
+- ``full=True`` decodes every file entirely (also finds corrupt frames in the middle of a
+  compressed file; as slow as reading the corpus once).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import re
-import struct
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-import soundfile as sf
-
 from pase.data.items import AudioItem
-from pase.io.audio import SAMPLE_RATE, AudioError, audio_info, is_pipe
+from pase.io.audio import SAMPLE_RATE, AudioCheck, channel_problem, check_audio_source
 
 log = logging.getLogger(__name__)
-
-_TAIL_FRAMES = 4096
 
 
 class AudioValidationError(ValueError):
@@ -59,109 +60,31 @@ class ValidationReport:
     bad: list[BadItem] = field(default_factory=list)
 
 
-def _wav_declared_frames(path: str) -> int | None:
-    """Frames declared by a RIFF/WAVE header (None if not a plain RIFF WAV or streamed)."""
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None
-        block_align = None
-        while True:
-            ch = f.read(8)
-            if len(ch) < 8:
-                return None
-            cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
-            if cid == b"fmt ":
-                fmt = f.read(size)
-                if len(fmt) < 14:
-                    return None
-                block_align = struct.unpack("<H", fmt[12:14])[0]
-                if size % 2:
-                    f.seek(1, os.SEEK_CUR)
-            elif cid == b"data":
-                if not block_align or size in (0, 0xFFFFFFFF):
-                    return None
-                return size // block_align
-            else:
-                f.seek(size + (size % 2), os.SEEK_CUR)
-
-
-def _nist_declared_frames(path: str) -> int | None:
-    with open(path, "rb") as f:
-        head = f.read(1024)
-    if not head.startswith(b"NIST_1A"):
-        return None
-    m = re.search(rb"sample_count\s+-i\s+(\d+)", head)
-    return int(m.group(1)) if m else None
-
-
-def _check_file(path: str) -> tuple[int, str | None]:
-    """(frames, problem) of one plain file at 16 kHz (frames at its own rate)."""
-    if not os.path.exists(path):
-        return 0, "file does not exist"
-    if os.path.getsize(path) == 0:
-        return 0, "empty file (0 bytes)"
-    try:
-        info = sf.info(path)
-    except (RuntimeError, sf.LibsndfileError) as e:
-        return 0, f"unreadable audio ({e})"
-    if info.samplerate != SAMPLE_RATE:
-        return info.frames, (
-            f"sample rate is {info.samplerate} Hz, expected {SAMPLE_RATE} Hz "
-            f"(resample, e.g. 'sox in.wav -r {SAMPLE_RATE} out.wav')"
-        )
-    if info.frames == 0:
-        return 0, "no samples"
-    declared = None
-    if info.format == "WAV":
-        declared = _wav_declared_frames(path)
-    elif info.format == "NIST":
-        declared = _nist_declared_frames(path)
-    if declared is not None:
-        if declared > info.frames:
-            return info.frames, (
-                f"truncated: header declares {declared} samples, file holds {info.frames}"
-            )
-        return info.frames, None
-    try:
-        with sf.SoundFile(path) as s:
-            s.seek(max(0, s.frames - _TAIL_FRAMES))
-            want = s.frames - s.tell()
-            got = s.read(want, dtype="float32").shape[0]
-        if got < want:
-            return info.frames, f"truncated: header declares {info.frames} samples, decoded fewer"
-    except (RuntimeError, sf.LibsndfileError) as e:
-        return info.frames, f"truncated or corrupt (decoding the end failed: {e})"
-    return info.frames, None
-
-
-def _check_source(source: str, utt: str) -> tuple[int, str | None]:
-    if not is_pipe(source):
-        return _check_file(source)
-    try:
-        info = audio_info(source, utt=utt)
-    except AudioError as e:
-        return 0, str(e)
-    if info.sample_rate != SAMPLE_RATE:
-        return info.num_samples, f"sample rate is {info.sample_rate} Hz, expected {SAMPLE_RATE} Hz"
-    if info.num_samples == 0:
-        return 0, "no samples"
-    return info.num_samples, None
-
-
-def _item_result(item: AudioItem, frames: int, problem: str | None) -> tuple[int, str | None]:
+def _item_result(item: AudioItem, check: AudioCheck, min_samples: int) -> tuple[int, str | None]:
+    if check.problem is not None:
+        return 0, check.problem
+    problem = channel_problem(check.channels, item.channel)
     if problem is not None:
         return 0, problem
-    if not item.is_segment:
-        return frames, None
-    b = round((item.start or 0.0) * SAMPLE_RATE)
-    e = frames if item.end is None or item.end <= 0 else round(item.end * SAMPLE_RATE)
-    if b < 0 or e <= b or b >= frames or e > frames + round(0.01 * SAMPLE_RATE):
+    frames = check.num_samples
+    n = frames
+    if item.is_segment:
+        b = round((item.start or 0.0) * SAMPLE_RATE)
+        e = frames if item.end is None or item.end <= 0 else round(item.end * SAMPLE_RATE)
+        if e <= b:
+            return 0, f"segment [{item.start}, {item.end}] s is empty (end <= start)"
+        if b < 0 or b >= frames or e > frames + round(0.01 * SAMPLE_RATE):
+            return 0, (
+                f"segment [{item.start}, {item.end}] s lies outside the recording "
+                f"({frames / SAMPLE_RATE:.3f} s)"
+            )
+        n = min(e, frames) - b
+    if n < min_samples:
         return 0, (
-            f"segment [{item.start}, {item.end}] s lies outside the recording "
-            f"({frames / SAMPLE_RATE:.3f} s)"
+            f"too short: {n} samples ({n / SAMPLE_RATE * 1000:.1f} ms), at least "
+            f"{min_samples} needed"
         )
-    return min(e, frames) - b, None
+    return n, None
 
 
 def validate_items(
@@ -170,8 +93,19 @@ def validate_items(
     skip_bad: bool = False,
     num_workers: int = 4,
     where: str = "",
+    full: bool = False,
+    min_samples: int = 1,
 ) -> ValidationReport:
     """Check every item (each recording once); return the usable items with their lengths.
+
+    Args:
+        items: the items; ``item.channel`` is the channel choice of each (None: mono only).
+        skip_bad: drop (and log) bad items instead of raising.
+        num_workers: threads checking recordings.
+        where: prefix of the error message (e.g. the data dir).
+        full: decode every file entirely (see the module docstring; float files and pipes
+            are always read entirely).
+        min_samples: shortest usable item in samples (default 1: only empty ones are bad).
 
     Raises:
         AudioValidationError: some items are bad and ``skip_bad`` is False (all of them are
@@ -181,11 +115,15 @@ def validate_items(
     with ThreadPoolExecutor(max(1, num_workers)) as pool:
         firsts = {it.source: it.utt_id for it in reversed(items)}
         checked = dict(
-            zip(sources, pool.map(lambda s: _check_source(s, firsts[s]), sources), strict=True)
+            zip(
+                sources,
+                pool.map(lambda s: check_audio_source(s, utt=firsts[s], full=full), sources),
+                strict=True,
+            )
         )
     report = ValidationReport()
     for it in items:
-        n, problem = _item_result(it, *checked[it.source])
+        n, problem = _item_result(it, checked[it.source], min_samples)
         if problem is None:
             report.good.append(replace(it, num_samples=n))
         else:

@@ -310,3 +310,17 @@ def test_rank_and_world_default_to_the_process_group(corpus, monkeypatch) -> Non
     assert (loader.sampler.rank, loader.sampler.world_size) == (1, 2)
     assert loader.batches_per_epoch == 28
     assert next(iter(loader)).positions == [2, 3]
+
+
+def test_multichannel_windows_follow_the_item_channel(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    w = tmp_path / "st.wav"
+    sf.write(w, np.stack([np.full(3000, 0.25), np.full(3000, -0.5)], 1), SR, subtype="PCM_16")
+    for src in (str(w), f"cat {w} |"):
+        ds = ChunkDataset([AudioItem("st", src)], 500, with_pairs=False)
+        with pytest.raises(AudioError, match=r"utterance 'st' .*has 2 channels"):
+            ds[0]
+        for chan, value in ((0, 0.25), (1, -0.5), ("mix", -0.125)):
+            ds = ChunkDataset([AudioItem("st", src, channel=chan)], 500, with_pairs=False)
+            assert np.allclose(ds[0]["chunk"], value)

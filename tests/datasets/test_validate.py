@@ -106,8 +106,8 @@ def test_each_recording_is_checked_once(tmp_path: Path, monkeypatch) -> None:
 
     w = write_wav(tmp_path / "rec.wav", np.zeros(16000))
     calls = []
-    real = v._check_file
-    monkeypatch.setattr(v, "_check_file", lambda p: calls.append(p) or real(p))
+    real = v.check_audio_source
+    monkeypatch.setattr(v, "check_audio_source", lambda p, **kw: calls.append(p) or real(p, **kw))
     items = [AudioItem(f"u{i}", str(w), None, "rec", i * 0.1, i * 0.1 + 0.1) for i in range(5)]
     assert len(validate_items(items).good) == 5
     assert calls == [str(w)]
@@ -121,3 +121,52 @@ def test_audio_set_validate(tmp_path: Path) -> None:
     good = audio.validate(skip_bad=True)
     assert len(good) == 2 and all(it.num_samples for it in good.items)
     assert good.total_samples() == c.lengths["spk0-utt0"] + c.lengths["spk1-utt2"]
+
+
+def test_nan_audio_is_found_by_the_trainers_default_validation(tmp_path: Path) -> None:
+    c = make_corpus(tmp_path, n_spk=2, n_utt=2)
+    x = np.full(4000, 0.1, np.float32)
+    x[1234] = np.nan  # in the middle: neither the header nor the tail shows it
+    write_wav(c.wav_dir / "spk1-utt0.wav", x, subtype="FLOAT")
+    audio = from_datadir(c.dir)
+    with pytest.raises(AudioValidationError) as e:
+        audio.validate()  # what pase-train runs before step 1 (validate_audio)
+    (bad,) = e.value.bad
+    assert bad.item.utt_id == "spk1-utt0" and bad.reason == "contains NaN or Inf samples"
+    assert "'spk1-utt0'" in str(e.value) and str(c.wav_dir / "spk1-utt0.wav") in str(e.value)
+    # a finite float WAV is fine
+    write_wav(c.wav_dir / "spk1-utt0.wav", np.full(4000, 0.1), subtype="FLOAT")
+    assert len(audio.validate()) == 4
+
+
+def test_multichannel_items_need_a_channel_choice(tmp_path: Path) -> None:
+    w = tmp_path / "st.wav"
+    sf.write(w, np.stack([np.full(3000, 0.25), np.full(3000, -0.5)], 1), 16000, subtype="PCM_16")
+    rep = validate_items([AudioItem("st", str(w))], skip_bad=True)
+    (bad,) = rep.bad
+    assert "has 2 channels" in bad.reason and "--channel" in bad.reason
+    ok = validate_items(
+        [AudioItem("st", str(w), channel=1), AudioItem("mx", str(w), channel="mix")]
+    )
+    assert [it.num_samples for it in ok.good] == [3000, 3000]
+    rep = validate_items([AudioItem("st", str(w), channel=2)], skip_bad=True)
+    assert "channel 2 requested" in rep.bad[0].reason
+
+
+def test_short_and_empty_items_are_named(tmp_path: Path) -> None:
+    w = write_wav(tmp_path / "rec.wav", np.zeros(16000))
+    short = write_wav(tmp_path / "short.wav", np.zeros(10))
+    items = [
+        AudioItem("empty_seg", str(w), "s", "rec", 0.5, 0.5),
+        AudioItem("short", str(short)),
+        AudioItem("fine", str(w)),
+    ]
+    with pytest.raises(AudioValidationError) as e:
+        validate_items(items, min_samples=400)
+    lines = str(e.value).splitlines()
+    assert any("'empty_seg'" in ln and "is empty (end <= start)" in ln for ln in lines)
+    assert any(
+        "'short'" in ln and str(short) in ln and "too short: 10 samples (0.6 ms)" in ln
+        for ln in lines
+    )
+    assert len(validate_items(items[1:]).good) == 2  # default minimum: 1 sample

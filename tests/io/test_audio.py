@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pase.io.audio import AudioError, audio_info, is_pipe, read_audio, write_audio
+from pase.io.audio import (
+    AudioError,
+    audio_info,
+    audio_instead_of,
+    check_audio_file,
+    check_audio_source,
+    is_pipe,
+    parse_channel,
+    read_audio,
+    sniff_audio,
+    write_audio,
+)
 
 SR = 16000
 
@@ -43,17 +54,50 @@ def test_segments_and_channels(tmp_path: Path, ramp: np.ndarray) -> None:
     stereo = tmp_path / "s.wav"
     sf.write(stereo, np.stack([ramp, -ramp], 1), SR, subtype="PCM_16")
     np.testing.assert_array_equal(read_audio(stereo, channel=1), -ramp)
-    seg = read_audio(stereo, start=0.5, end=1.25)
+    seg = read_audio(stereo, start=0.5, end=1.25, channel=0)
     np.testing.assert_array_equal(seg, ramp[8000:20000])
-    np.testing.assert_array_equal(read_audio(stereo, start=1.5, end=-1), ramp[24000:])
+    np.testing.assert_array_equal(read_audio(stereo, start=1.5, end=-1, channel=0), ramp[24000:])
     # an end a few ms past the recording (rounded segment times) is clipped, not refused
-    assert read_audio(stereo, start=1.9, end=2.005).size == 1600
+    assert read_audio(stereo, start=1.9, end=2.005, channel=0).size == 1600
     with pytest.raises(AudioError, match=r"utterance 'u1' .*segment \[1.0, 2.5\] s lies outside"):
-        read_audio(stereo, utt="u1", start=1.0, end=2.5)
+        read_audio(stereo, utt="u1", start=1.0, end=2.5, channel=0)
     with pytest.raises(AudioError, match="segment"):
-        read_audio(stereo, start=1.0, end=0.5)
+        read_audio(stereo, start=1.0, end=0.5, channel=0)
     with pytest.raises(AudioError, match=r"has 2 channel\(s\), channel 2 requested"):
         read_audio(stereo, channel=2)
+
+
+def test_multichannel_needs_an_explicit_choice(tmp_path: Path, ramp: np.ndarray) -> None:
+    stereo = tmp_path / "s.wav"
+    half = np.round(ramp / 2 * 32768) / 32768  # exact in PCM_16, so the mean is exact too
+    sf.write(stereo, np.stack([ramp, half], 1), SR, subtype="PCM_16")
+    # refused by default (used to keep channel 0 silently), naming the source and the count
+    for src in (str(stereo), f"cat {stereo} |"):
+        with pytest.raises(AudioError, match=r"utterance 'st' \(.*s\.wav.*\): has 2 channels"):
+            read_audio(src, utt="st")
+    np.testing.assert_array_equal(read_audio(stereo, channel=0), ramp)
+    np.testing.assert_array_equal(read_audio(f"cat {stereo} |", channel=1), half)
+    import pase.io.audio as audio_mod
+
+    audio_mod._mix_warned = False
+    with pytest.warns(UserWarning, match="averaging 2 channels"):
+        mixed = read_audio(stereo, channel="mix")
+    np.testing.assert_allclose(mixed, (ramp + half) / 2, atol=1e-7)
+    for bad in (-1, "left", True, 1.0):
+        with pytest.raises(ValueError, match="channel must be"):
+            read_audio(stereo, channel=bad)
+    assert parse_channel("mix") == "mix" and parse_channel("3") == 3
+    with pytest.raises(ValueError, match="--channel"):
+        parse_channel("-1")
+
+
+def test_mono_reads_the_same_with_any_valid_choice(tmp_path: Path, ramp: np.ndarray) -> None:
+    mono = tmp_path / "m.flac"
+    write_audio(mono, ramp)
+    for chan in (None, 0, "mix"):
+        np.testing.assert_array_equal(read_audio(mono, channel=chan), ramp)
+    with pytest.raises(AudioError, match=r"has 1 channel\(s\), channel 1 requested"):
+        read_audio(mono, channel=1)
 
 
 def test_errors_name_the_utterance_and_source(tmp_path: Path, ramp: np.ndarray) -> None:
@@ -92,3 +136,50 @@ def test_failing_pipes(tmp_path: Path) -> None:
         read_audio("true |")
     with pytest.raises(AudioError, match="unreadable audio"):
         read_audio("echo hello |")
+
+
+def test_check_audio_file_finds_nan_truncation_and_channels(
+    tmp_path: Path, ramp: np.ndarray
+) -> None:
+    good = tmp_path / "good.flac"
+    write_audio(good, ramp)
+    c = check_audio_file(good)
+    assert c.ok and (c.sample_rate, c.num_samples, c.channels) == (SR, ramp.size, 1)
+    # a flac with a few bytes chopped off its end: the header is intact, the end is not
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(good.read_bytes()[:-50])
+    assert sf.info(str(cut)).frames == ramp.size  # the header alone does not tell
+    assert "truncated" in (check_audio_file(cut).problem or "")
+    # NaN / Inf deep inside a float WAV (not in the tail that a header check would read)
+    for bad_value in (np.nan, np.inf):
+        x = ramp.copy()
+        x[100] = bad_value
+        path = tmp_path / f"f_{bad_value}.wav"
+        sf.write(path, x, SR, subtype="FLOAT")
+        assert check_audio_file(path).problem == "contains NaN or Inf samples"
+        assert check_audio_source(f"cat {path} |").problem == "contains NaN or Inf samples"
+    sf.write(tmp_path / "float_ok.wav", ramp, SR, subtype="FLOAT")
+    assert check_audio_file(tmp_path / "float_ok.wav").ok
+    stereo = tmp_path / "st.wav"
+    sf.write(stereo, np.stack([ramp, ramp], 1), SR, subtype="PCM_16")
+    assert check_audio_file(stereo).channels == 2
+    assert check_audio_file(tmp_path).problem == "is a folder, not an audio file"
+    assert check_audio_file(tmp_path / "no.wav").problem == "file does not exist"
+    assert check_audio_file(good, full=True).ok
+    assert "truncated" in (check_audio_file(cut, full=True).problem or "")
+
+
+def test_sniff_audio_tells_audio_from_lists(tmp_path: Path, ramp: np.ndarray) -> None:
+    write_audio(tmp_path / "a.wav", ramp)
+    write_audio(tmp_path / "b.flac", ramp)
+    (tmp_path / "disguised.scp").write_bytes((tmp_path / "b.flac").read_bytes())
+    (tmp_path / "list.scp").write_text("a.wav\n")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    assert sniff_audio(tmp_path / "a.wav") == "WAV"
+    assert sniff_audio(tmp_path / "disguised.scp") == "FLAC"
+    assert sniff_audio(tmp_path / "empty.wav") == "WAV"  # by its extension
+    assert sniff_audio(tmp_path / "list.scp") is None
+    assert sniff_audio(tmp_path) is None and sniff_audio(tmp_path / "nothing") is None
+    msg = audio_instead_of(tmp_path / "a.wav", "a Kaldi data dir")
+    assert msg == f"{tmp_path / 'a.wav'} is an audio file (WAV), expected a Kaldi data dir"
+    assert audio_instead_of(tmp_path / "list.scp", "a list") is None
