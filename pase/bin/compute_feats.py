@@ -20,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from pase.features.kaldi import FrameOptions, fbank, mfcc
+from pase.io.audio import parse_channel
 
 
 def _bool(text: str) -> bool:
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-shift-ms", type=float, default=10.0)
     p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
     p.add_argument("--utt2num-frames", help="also write utt2num_frames here")
+    p.add_argument(
+        "--channel",
+        type=parse_channel,
+        help="multi-channel audio: 0-based channel to keep, or 'mix' (default: mono only)",
+    )
     p.add_argument(
         "--skip-short",
         action="store_true",
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             min_samples=frame_options(args).frame_length,  # snip_edges: one full window
             skip_short=args.skip_short,
             protect=input_files(args.input),
+            channel=args.channel,
             log=lambda m: print(f"pase-compute-feats: {m}", file=sys.stderr),
         )
     except (ValueError, OSError, ImportError) as e:

@@ -26,6 +26,7 @@ import shlex
 import sys
 
 from pase.features.dump import DumpError, DumpOptions, dump_features
+from pase.io.audio import parse_channel
 from pase.io.datadir import DataDirError
 from pase.io.lock import LockedError
 
@@ -50,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--verify",
         action="store_true",
         help="track the audio by content (sha256 of every file) instead of size and mtime",
+    )
+    g.add_argument(
+        "--channel",
+        type=parse_channel,
+        help="multi-channel audio: 0-based channel to keep, or 'mix' (default: mono only)",
     )
     g.add_argument(
         "--skip-short",
@@ -142,6 +148,7 @@ def options_from_args(args: argparse.Namespace) -> DumpOptions:
         dtype=args.dtype,
         compress=args.compress,
         skip_short=args.skip_short,
+        channel=args.channel,
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from pase.extract import extract_features, load_encoder
+from pase.io.audio import parse_channel
 from pase.io.tables import input_files, parse_wspecifier, read_input, write_features
 
 MODES = ("avg_norm", "avg_concat", "avg_norm_concat")
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
     p.add_argument("--utt2num-frames", type=Path, help="also write utt2num_frames here")
     p.add_argument("--num-threads", type=int, help="torch CPU threads")
+    p.add_argument(
+        "--channel",
+        type=parse_channel,
+        help="multi-channel audio: 0-based channel to keep, or 'mix' (default: mono only)",
+    )
     p.add_argument(
         "--skip-short",
         action="store_true",
@@ -88,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             min_samples=model.min_input_samples,
             skip_short=args.skip_short,
             protect=input_files(args.input),
+            channel=args.channel,
             log=lambda m: print(f"pase-extract: {m}", file=sys.stderr),
         )
     except (ValueError, OSError) as e:

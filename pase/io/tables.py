@@ -28,7 +28,7 @@ import kaldiio
 import numpy as np
 
 from pase.io.atomic import atomic_open
-from pase.io.audio import is_pipe, read_audio
+from pase.io.audio import audio_instead_of, is_pipe, read_audio
 from pase.io.datadir import DataDir, Utterance, read_kv
 
 __all__ = [
@@ -42,8 +42,6 @@ __all__ = [
     "write_features",
 ]
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".sph", ".nist", ".ogg", ".mp3", ".aiff", ".aif", ".au")
-_AUDIO_MAGIC = (b"RIFF", b"RIFX", b"fLaC", b"NIST_1A", b"OggS", b"FORM", b".snd", b"ID3")
 _WSPEC_OPTIONS = {"b", "t", "f", "nf", "p"}
 #: files of a data dir that feature tools write (so they are not protected as inputs)
 _DATADIR_OUTPUTS = {"feats.scp", "utt2num_frames"}
@@ -51,17 +49,6 @@ _DATADIR_OUTPUTS = {"feats.scp", "utt2num_frames"}
 
 class OutputError(ValueError):
     """An output path that would overwrite an input or a file this tool did not write."""
-
-
-def _looks_like_audio(path: Path) -> bool:
-    if path.suffix.lower() in AUDIO_EXTENSIONS:
-        return True
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return False
-    return any(head.startswith(m) for m in _AUDIO_MAGIC)
 
 
 def read_input(spec: str | os.PathLike) -> list[Utterance]:
@@ -77,11 +64,9 @@ def read_input(spec: str | os.PathLike) -> list[Utterance]:
         return DataDir(path).utterances()
     if not path.is_file():
         raise ValueError(f"{spec}: no such data dir or file")
-    if _looks_like_audio(path):
-        raise ValueError(
-            f"{spec} is an audio file; expected a Kaldi data dir, a wav.scp or a list of audio "
-            "files (one path per line)"
-        )
+    wrong = audio_instead_of(path, "a Kaldi data dir, a wav.scp or a list of audio files")
+    if wrong:
+        raise ValueError(wrong)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

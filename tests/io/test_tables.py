@@ -199,3 +199,22 @@ def test_list_with_spaces_in_paths(tmp_path: Path) -> None:
         ("x 1", str(d / "x 1.wav")),
         ("y", str(d / "y.wav")),
     ]
+
+
+def test_stereo_needs_a_channel_choice(tmp_path: Path, capsys) -> None:
+    t = np.arange(8000) / 16000
+    left, right = 0.3 * np.sin(2 * np.pi * 150 * t), 0.2 * np.sin(2 * np.pi * 330 * t)
+    st = tmp_path / "st.wav"
+    sf.write(st, np.stack([left, right], 1).astype(np.float32), 16000, subtype="PCM_16")
+    f = tmp_path / "wav.scp"
+    f.write_text(f"st {st}\n")
+    ark = tmp_path / "f.ark"
+    assert compute_feats(["--feat-type", "mfcc", str(f), f"ark:{ark}"]) == 1
+    err = capsys.readouterr().err
+    assert "'st'" in err and "2 channels" in err and "--channel" in err
+    assert compute_feats(["--feat-type", "mfcc", "--channel", "1", str(f), f"ark:{ark}"]) == 0
+    x, _ = sf.read(st, dtype="float32")
+    np.testing.assert_allclose(_read_ark(ark)["st"], mfcc(x[:, 1]), rtol=1e-5, atol=1e-4)
+    with pytest.warns(UserWarning, match="averaging 2 channels"):
+        assert compute_feats(["--feat-type", "mfcc", "--channel", "mix", str(f), f"ark:{ark}"]) == 0
+    np.testing.assert_allclose(_read_ark(ark)["st"], mfcc(x.mean(1)), rtol=1e-4, atol=1e-3)
