@@ -28,7 +28,7 @@ done
 log() { echo "[install] $*"; }
 
 if $use_apt; then
-  pkgs=(sox libsox-fmt-all espeak-ng libespeak-ng1 flite shellcheck)
+  pkgs=(sox libsox-fmt-all flac espeak-ng libespeak-ng1 flite shellcheck)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

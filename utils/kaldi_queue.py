@@ -10,9 +10,12 @@ Options: ``--mem 4G``, ``--gpu N``, ``--num-threads N``, ``--max-jobs-run K``, `
 run.pl accepts and ignores it, like Kaldi's). Any ``VAR=a:b`` range works (``JOB=1:4``,
 ``TASK=2:3``); every occurrence of ``VAR`` in the log name and the command is replaced by the
 task number. Arguments are joined into one shell command with Kaldi's quoting: an argument
-without whitespace is used as is (so ``\\|`` builds a pipe), one with whitespace is
-double-quoted (single-quoted if it contains a double quote), so a whole command line passed as
-one argument is *not* split (write ``bash -c "a; b"``). Commands run under
+without whitespace is used as is (so ``\\|`` builds a pipe; quote such a word yourself, e.g.
+with ``shlex.quote``, when it holds a path with shell characters), one with whitespace is
+double-quoted, so a whole command line passed as one argument is *not* split (write
+``bash -c "a; b"``). Where Kaldi's double (or single) quotes would not give the argument back
+unchanged (it holds ``$``, a backtick, ``\\`` or ``"``), it is quoted exactly with
+``shlex.quote`` instead: nothing in it is expanded or run. Commands run under
 ``bash -o pipefail -c``.
 
 Each log gets a header (``# <command>``, ``# Started at <date>``) and a footer (``# Accounting:
@@ -79,16 +82,17 @@ class Spec:
 
 
 def kaldi_join(args: list[str]) -> str:
-    """Join arguments as Kaldi's run.pl does: no whitespace -> as is; else double-quoted, or
-    single-quoted when it contains a double quote."""
+    """Join arguments as Kaldi's run.pl does: no whitespace -> as is; else double-quoted when
+    that gives the argument back unchanged, otherwise quoted exactly (``shlex.quote``: single
+    quotes, as Kaldi does for an argument with a double quote)."""
     out = []
     for a in args:
         if a and not re.search(r"\s", a):
             out.append(a)
-        elif '"' in a:
-            out.append(f"'{a}'")
-        else:
+        elif not re.search(r'["$`\\]', a):
             out.append(f'"{a}"')
+        else:
+            out.append(shlex.quote(a))
     return " ".join(out)
 
 
@@ -334,7 +338,7 @@ def _task_script(spec: Spec, qdir: Path, base: str) -> str:
         f'printf "# Accounting: time=%s threads={spec.threads}\\n'
         '# Ended (code %s) at %s, elapsed time %s seconds\\n" '
         '"$t" "$rc" "$(date)" "$t" >> "$log"',
-        f"done={shlex.quote(str(qdir))}/done.{base}.$task",
+        "done=" + shlex.quote(f"{qdir}/done.{base}.") + "$task",
         'echo "$rc" > "$done.tmp" && mv "$done.tmp" "$done"',
         'exit "$rc"',
     ]

@@ -12,6 +12,7 @@ import argparse
 import sys
 
 from pase.corpus.librispeech import LibriSpeechError, prepare_librispeech
+from pase.io.audio import audio_instead_of
 from pase.io.datadir import DataDirError, validate_data_dir
 
 
@@ -34,18 +35,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--wav-format",
         choices=("path", "pipe"),
         default="path",
-        help="wav.scp entries: absolute paths (default) or 'flac -c -d -s ... |'",
+        help="wav.scp entries: absolute paths (default) or 'flac -c -d -s -- <quoted path> |'",
     )
     p.add_argument(
         "--skip-bad", action="store_true", help="drop and report bad utterances instead of stopping"
     )
-    p.add_argument("--jobs", type=int, default=4, help="threads reading audio headers")
+    p.add_argument("--jobs", type=int, default=4, help="threads checking audio files")
+    p.add_argument(
+        "--full-check",
+        action="store_true",
+        help="decode every flac entirely (default: header and last frames, which finds "
+        "truncated files)",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        for path, expected in (
+            (args.corpus_dir, "the LibriSpeech folder holding the subset folders"),
+            (args.data_dir, "a Kaldi data dir to write"),
+        ):
+            msg = audio_instead_of(path, expected)
+            if msg is not None:
+                raise LibriSpeechError(msg)
         rep = prepare_librispeech(
             args.corpus_dir,
             args.subsets,
@@ -54,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             wav_format=args.wav_format,
             skip_bad=args.skip_bad,
             jobs=args.jobs,
+            full_check=args.full_check,
         )
         validate_data_dir(args.data_dir)
     except (LibriSpeechError, DataDirError, ValueError, OSError) as e:

@@ -5,7 +5,8 @@ Input: the folder holding the subset folders (``<corpus>/<subset>/<reader>/<chap
 ``<corpus>/SPEAKERS.TXT`` (``ID | SEX | SUBSET | MINUTES | NAME``) for the genders.
 
 Output (one data dir for one or several subsets merged): ``wav.scp`` (absolute flac paths, or
-``flac -c -d -s <path> |`` pipes), ``utt2spk``, ``spk2utt``, ``text`` (LibriSpeech's upper-case
+``flac -c -d -s -- '<path>' |`` pipes, the path shell-quoted so that any folder name is safe),
+``utt2spk``, ``spk2utt``, ``text`` (LibriSpeech's upper-case
 transcripts), ``utt2dur`` (seconds), ``utt2num_samples``, ``spk2gender``, all sorted.
 Utterance ids are LibriSpeech's ``<reader>-<chapter>-<nnnn>``; the speaker is the reader
 (``<reader>``) so that held-out speakers are real held-out voices. Kaldi's LibriSpeech recipe
@@ -13,9 +14,12 @@ uses ``<reader>-<chapter>`` as its "speaker" (for CMVN); ``speaker="chapter"`` d
 
 Problems stop the preparation with the file named: a chapter without transcript, an audio
 file without transcript line or a transcript line without audio, an unreadable / empty /
-non-16 kHz flac, a file whose name does not match its folders, an utterance id seen twice
-(both files named), a reader missing from SPEAKERS.TXT. With ``skip_bad=True`` the affected
-utterances are dropped and listed in the returned report instead.
+truncated (its last frames do not decode) / multi-channel / non-16 kHz flac (float files are
+also read for NaN/Inf; ``full_check`` decodes every file entirely), a path that a ``wav.scp``
+line cannot hold (a newline in it), a file whose name does not match its folders, an
+utterance id seen twice (both files named), a reader missing from SPEAKERS.TXT. With
+``skip_bad=True`` the affected utterances are dropped and listed in the returned report
+instead.
 """
 
 from __future__ import annotations
@@ -27,8 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import soundfile as sf
-
+from pase.io.audio import check_audio_file, pipe_command, scp_path_entry
 from pase.io.datadir import utt2spk_to_spk2utt, write_kv, write_spk2utt
 
 SAMPLE_RATE = 16000
@@ -133,16 +136,30 @@ def _scan_subset(root: Path, subset: str, bad: list[str], skip_bad: bool) -> lis
     return utts
 
 
-def _probe(u: _Utt) -> tuple[_Utt, int | None, str | None]:
+#: the ``wav.scp`` pipe of ``wav_format="pipe"`` (Kaldi's), before the quoted path
+FLAC_PIPE = ("flac", "-c", "-d", "-s", "--")
+
+
+def wav_scp_entry(path: str | os.PathLike, wav_format: str) -> str:
+    """The ``wav.scp`` value of one flac: the path itself or a ``flac ... |`` pipe whose path is
+    shell-quoted (``--`` ends flac's options). Raises ValueError for a path that a ``wav.scp``
+    line cannot hold."""
+    if wav_format == "pipe":
+        return pipe_command(FLAC_PIPE, path)
+    return scp_path_entry(path)
+
+
+def _probe(u: _Utt, wav_format: str, full: bool) -> tuple[_Utt, int | None, str | None]:
     try:
-        info = sf.info(str(u.path))
-    except (RuntimeError, sf.LibsndfileError) as e:
-        return u, None, f"{u.path}: unreadable audio ({e})"
-    if info.samplerate != SAMPLE_RATE:
-        return u, None, f"{u.path}: sample rate {info.samplerate} Hz, expected {SAMPLE_RATE}"
-    if info.frames <= 0:
-        return u, None, f"{u.path}: no samples"
-    return u, int(info.frames), None
+        wav_scp_entry(u.path, wav_format)
+    except ValueError as e:
+        return u, None, str(e)
+    c = check_audio_file(u.path, sample_rate=SAMPLE_RATE, full=full)
+    if c.problem is not None:
+        return u, None, f"{u.path}: {c.problem}"
+    if c.channels != 1:
+        return u, None, f"{u.path}: has {c.channels} channels, LibriSpeech flacs are mono"
+    return u, c.num_samples, None
 
 
 def prepare_librispeech(
@@ -154,6 +171,7 @@ def prepare_librispeech(
     wav_format: str = "path",
     skip_bad: bool = False,
     jobs: int = 4,
+    full_check: bool = False,
 ) -> PrepReport:
     """Prepare ``subsets`` of the LibriSpeech tree ``corpus_dir`` as one Kaldi data dir.
 
@@ -166,7 +184,8 @@ def prepare_librispeech(
         wav_format: ``"path"`` (absolute audio paths) or ``"pipe"`` (``flac -c -d -s ... |``,
             Kaldi's style; needs the ``flac`` program at read time).
         skip_bad: drop problem utterances (listed in the report) instead of stopping.
-        jobs: threads probing audio headers.
+        jobs: threads checking the audio files.
+        full_check: decode every flac entirely instead of its header and last frames.
     """
     if speaker not in ("reader", "chapter"):
         raise ValueError(f"speaker must be 'reader' or 'chapter', got {speaker!r}")
@@ -189,7 +208,7 @@ def prepare_librispeech(
                 continue
             found[u.utt] = u
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        probed = list(pool.map(_probe, found.values()))
+        probed = list(pool.map(lambda u: _probe(u, wav_format, full_check), found.values()))
     samples: dict[str, int] = {}
     for u, n, err in probed:
         if err is not None:
@@ -221,10 +240,7 @@ def prepare_librispeech(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    wav = {
-        k: str(u.path) if wav_format == "path" else f"flac -c -d -s {u.path} |"
-        for k, u in keep.items()
-    }
+    wav = {k: wav_scp_entry(u.path, wav_format) for k, u in keep.items()}
     u2s = {k: spk_of(u) for k, u in keep.items()}
     write_kv(out / "wav.scp", wav)
     write_kv(out / "utt2spk", u2s)

@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from pase.io.atomic import atomic_open
-from pase.io.audio import AudioError, audio_info
+from pase.io.audio import AudioError, audio_info, scp_path_entry
 from pase.io.datadir import write_kv
 
 log = logging.getLogger(__name__)
@@ -220,7 +220,10 @@ def _write_split(out_dir: Path, utts: list[TimitUtterance], to48: dict[str, str 
         segs = read_phn(u.phn, to48, info.num_samples)
         folded = fold_segments(segs, to48)
         uid = u.utt_id
-        wav[uid] = str(u.wav.resolve())
+        try:
+            wav[uid] = scp_path_entry(u.wav.resolve())
+        except ValueError as e:
+            raise TimitError(str(e)) from e
         u2s[uid] = u.speaker
         text[uid] = " ".join(s.label for s in folded)
         text61[uid] = " ".join(s.label for s in segs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,21 @@ import soundfile as sf
 
 from pase.bin.prepare_librispeech import main as prep_main
 from pase.corpus.librispeech import LibriSpeechError, prepare_librispeech, read_speakers
+from pase.data import from_datadir, validate_items
+from pase.io.audio import AudioError, read_audio
 from pase.io.datadir import DataDir, read_kv, validate_data_dir
+
+#: folder names that run commands when pasted unquoted into a shell line: spaces, ';', '$()',
+#: backticks, both quote kinds (balanced, then not), a leading '-'. The commands create
+#: marker files in the working directory.
+HOSTILE_NAMES = [
+    "-my corpus; touch PWNED $(touch PWNED2) `touch PWNED3` 'q' \"d\" -x",
+    "-it's \"odd; touch PWNED4 && $(touch PWNED5)|",
+]
+needs_flac = pytest.mark.skipif(
+    shutil.which("flac") is None,
+    reason="the flac program is not installed (apt-get install flac; tools/install.sh does it)",
+)
 
 # subset -> reader -> chapter -> number of utterances
 LAYOUT = {
@@ -78,7 +93,7 @@ def test_chapter_speakers_and_pipes(lib: Path, tmp_path: Path) -> None:
     u2s = read_kv(out / "utt2spk")
     assert u2s["19-227-0000"] == "19-227"
     assert read_kv(out / "spk2gender")["19-198"] == "f"
-    assert read_kv(out / "wav.scp")["19-198-0000"].startswith("flac -c -d -s /")
+    assert read_kv(out / "wav.scp")["19-198-0000"].startswith("flac -c -d -s -- /")
     assert validate_data_dir(out).ok
 
 
@@ -122,7 +137,7 @@ def test_unreadable_flac_named(lib: Path, tmp_path: Path) -> None:
 def test_wrong_rate_named(lib: Path, tmp_path: Path) -> None:
     bad = lib / "dev-clean" / "84" / "121123" / "84-121123-0000.flac"
     sf.write(bad, np.zeros(800, np.float32), 8000, format="FLAC")
-    with pytest.raises(LibriSpeechError, match=f"{bad}: sample rate 8000"):
+    with pytest.raises(LibriSpeechError, match=f"{bad}: sample rate is 8000"):
         prepare_librispeech(lib, ["dev-clean"], tmp_path / "d")
 
 
@@ -155,3 +170,73 @@ def test_console_script(lib: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert "9 utterances" in capsys.readouterr().err
     assert prep_main([str(lib), str(tmp_path / "d"), "no-such-subset"]) == 1
     assert "no-such-subset: no such subset folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("wav_format", ["path", pytest.param("pipe", marks=needs_flac)])
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_corpus_folder_names_are_just_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, wav_format: str
+) -> None:
+    root = tmp_path / name
+    root.mkdir()
+    lib = make_tree(root, {"dev-clean": {"84": {"121123": 2}}, "train-x": {"19": {"198": 2}}})
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # where an injected 'touch PWNED' would land
+    out = tmp_path / "data" / "d"
+    argv = [str(lib), str(out), "dev-clean", "train-x", "--wav-format", wav_format]
+    assert prep_main(argv) == 0
+    wav = read_kv(out / "wav.scp")
+    assert len(wav) == 4
+    failures = []
+    for utt in DataDir(out).utterances():
+        flac = lib / ("dev-clean/84/121123" if utt.speaker == "84" else "train-x/19/198")
+        expect, _ = sf.read(flac / f"{utt.utt_id}.flac", dtype="float32")
+        try:
+            got = read_audio(utt.source, utt=utt.utt_id)
+        except AudioError as e:
+            failures.append(str(e))
+            continue
+        np.testing.assert_array_equal(got, expect)
+        if wav_format == "path":
+            assert utt.source == str(flac.resolve() / f"{utt.utt_id}.flac")
+    rep = validate_items(from_datadir(out).items, skip_bad=True)  # runs every pipe again
+    # first: nothing was run (no marker file anywhere), then: every utterance read back
+    assert list(cwd.iterdir()) == []
+    assert not list(tmp_path.rglob("PWNED*"))
+    assert failures == [] and len(rep.good) == 4
+
+
+def test_unwritable_path_is_named(tmp_path: Path) -> None:
+    root = tmp_path / "bad\nline"
+    root.mkdir()
+    lib = make_tree(root, {"dev-clean": {"84": {"121123": 1}}})
+    with pytest.raises(LibriSpeechError, match="newline"):
+        prepare_librispeech(lib, ["dev-clean"], tmp_path / "d")
+
+
+def test_truncated_flac_fails_at_prep_or_is_dropped(lib: Path, tmp_path: Path) -> None:
+    bad = lib / "dev-clean" / "84" / "121123" / "84-121123-0001.flac"
+    bad.write_bytes(bad.read_bytes()[:-40])  # the header still declares every sample
+    assert sf.info(str(bad)).frames > 0
+    with pytest.raises(LibriSpeechError, match=f"{bad}: truncated"):
+        prepare_librispeech(lib, ["dev-clean"], tmp_path / "d")
+    rep = prepare_librispeech(lib, ["dev-clean"], tmp_path / "d", skip_bad=True)
+    assert rep.num_utterances == 1
+    assert len(rep.dropped) == 1 and str(bad) in rep.dropped[0] and "truncated" in rep.dropped[0]
+    assert "84-121123-0001" not in read_kv(tmp_path / "d" / "wav.scp")
+    assert "dropped 1" in str(rep)
+
+
+def test_stereo_flac_is_refused(lib: Path, tmp_path: Path) -> None:
+    bad = lib / "dev-clean" / "84" / "121123" / "84-121123-0000.flac"
+    sf.write(bad, np.zeros((800, 2), np.float32), 16000, format="FLAC")
+    with pytest.raises(LibriSpeechError, match=f"{bad}: has 2 channels"):
+        prepare_librispeech(lib, ["dev-clean"], tmp_path / "d")
+
+
+def test_audio_file_given_as_a_folder(lib: Path, tmp_path: Path, capsys) -> None:
+    flac = lib / "dev-clean" / "84" / "121123" / "84-121123-0000.flac"
+    assert prep_main([str(flac), str(tmp_path / "d"), "dev-clean"]) == 1
+    err = capsys.readouterr().err
+    assert f"{flac} is an audio file (FLAC), expected the LibriSpeech folder" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from pase.io.audio import (
     check_audio_source,
     is_pipe,
     parse_channel,
+    pipe_command,
     read_audio,
+    scp_path_entry,
     sniff_audio,
     write_audio,
 )
@@ -183,3 +186,30 @@ def test_sniff_audio_tells_audio_from_lists(tmp_path: Path, ramp: np.ndarray) ->
     msg = audio_instead_of(tmp_path / "a.wav", "a Kaldi data dir")
     assert msg == f"{tmp_path / 'a.wav'} is an audio file (WAV), expected a Kaldi data dir"
     assert audio_instead_of(tmp_path / "list.scp", "a list") is None
+
+
+def test_pipe_command_quotes_every_path(
+    tmp_path: Path, ramp: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    names = ["-lead.flac", "a b; touch M1 $(touch M2) `touch M3` 'x\" .flac", "it's.flac"]
+    for name in names:
+        write_audio(tmp_path / name, ramp)
+        for path in (name, str(tmp_path / name)):  # relative (leading '-') and absolute
+            src = pipe_command(["cat"], path)
+            assert is_pipe(src)
+            np.testing.assert_array_equal(read_audio(src), ramp)
+            if shutil.which("flac"):
+                flac = pipe_command(["flac", "-c", "-d", "-s", "--"], path)
+                np.testing.assert_array_equal(read_audio(flac), ramp)
+    assert pipe_command(["cat"], "-lead.flac") == "cat ./-lead.flac |"
+    assert not list(tmp_path.glob("M*"))
+    with pytest.raises(ValueError, match="newline"):
+        pipe_command(["cat"], "a\nb.flac")
+
+
+def test_scp_path_entry_refuses_what_wav_scp_cannot_hold() -> None:
+    assert scp_path_entry("/my corpus/a b.flac") == "/my corpus/a b.flac"
+    for bad, why in (("/a\nb.wav", "newline"), (" /a.wav", "whitespace"), ("/a.wav |", "command")):
+        with pytest.raises(ValueError, match=why):
+            scp_path_entry(bad)

@@ -318,3 +318,47 @@ def test_slurm_pl_submission_failure(tmp_path: Path, fake_slurm: dict[str, str])
     bad.write_text("#!/usr/bin/env bash\necho 'sbatch: error: invalid partition' >&2\nexit 1\n")
     p = run_tool("slurm.pl", "log/c.log", "true", cwd=tmp_path, env=fake_slurm)
     assert p.returncode == 1 and "invalid partition" in p.stderr
+
+
+# Arguments with whitespace *and* shell characters: Kaldi's double (or single) quotes would run
+# or expand parts of them; they must reach the command unchanged.
+HOSTILE_ARGS = [
+    "my corpus; touch M1 $(touch M2) `touch M3`",
+    'it\'s "both" $(touch M4) kinds',
+    "back\\slash and $HOME",
+]
+
+
+@pytest.mark.parametrize("backend", ["run.pl", "slurm.pl"])
+def test_arguments_with_shell_characters_reach_the_command_unchanged(
+    tmp_path: Path, fake_slurm: dict[str, str], backend: str
+) -> None:
+    printer = tmp_path / "printargs.py"
+    printer.write_text("import sys\nfor a in sys.argv[1:]:\n    print(repr(a))\n")
+    env = fake_slurm if backend == "slurm.pl" else None
+    p = run_tool(
+        backend, "log/h.log", sys.executable, str(printer), *HOSTILE_ARGS, cwd=tmp_path, env=env
+    )
+    assert not list(tmp_path.rglob("M[0-9]"))  # nothing was run
+    assert p.returncode == 0, p.stderr
+    out = (tmp_path / "log/h.log").read_text().splitlines()
+    assert [repr(a) for a in HOSTILE_ARGS] == [ln for ln in out if ln.startswith(("'", '"'))]
+
+
+def test_kaldi_join_keeps_kaldis_quoting_where_it_is_exact() -> None:
+    j = kaldi_queue.kaldi_join
+    assert j(["a", "\\|", "|", "x y", "it's ok", 'say "hi"']) == (
+        'a \\| | "x y" "it\'s ok" \'say "hi"\''
+    )
+    assert j(["a $(b) c"]) == "'a $(b) c'"
+
+
+def test_slurm_pl_log_names_with_shell_characters(
+    tmp_path: Path, fake_slurm: dict[str, str]
+) -> None:
+    log = "log dir/x $(touch M5).JOB.log"
+    p = run_tool("slurm.pl", "JOB=1:2", log, "echo", "hi", cwd=tmp_path, env=fake_slurm)
+    assert p.returncode == 0, p.stderr
+    assert not list(tmp_path.rglob("M5"))
+    for j in (1, 2):
+        assert "hi" in (tmp_path / log.replace("JOB", str(j))).read_text().splitlines()
