@@ -23,21 +23,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pase.io.atomic import atomic_open
+from pase.io.audio import audio_instead_of
 
 
 class DataDirError(ValueError):
     """A malformed Kaldi data directory file (the message names file and line)."""
 
 
+def require_data_dir(path: str | os.PathLike, *, need: str | None = None) -> Path:
+    """``path`` as a :class:`Path` if it is a folder (holding ``need``, when given).
+
+    Raises:
+        DataDirError: an audio file ("x.wav is an audio file, expected a Kaldi data dir"),
+            another file, a missing folder, or a folder without ``need``.
+    """
+    d = Path(path)
+    msg = audio_instead_of(d, "a Kaldi data dir (a folder with wav.scp, utt2spk, ...)")
+    if msg is not None:
+        raise DataDirError(msg)
+    if d.is_file():
+        raise DataDirError(f"{d} is a file, expected a Kaldi data dir (a folder)")
+    if not d.is_dir():
+        raise DataDirError(f"{d}: no such data dir")
+    if need is not None and not (d / need).is_file():
+        raise DataDirError(f"{d}: not a Kaldi data dir (no {need})")
+    return d
+
+
 def read_kv(path: str | os.PathLike, *, allow_empty: bool = False) -> dict[str, str]:
     """Read a Kaldi table file ``<key> <rest of line>`` into an ordered dict.
 
-    Raises DataDirError on a duplicate key or (unless ``allow_empty``) a key without value.
+    Raises DataDirError on a duplicate key, (unless ``allow_empty``) a key without value, or a
+    file that is not UTF-8 text (an audio file given instead is said to be one).
     """
     path = Path(path)
+    msg = audio_instead_of(path, "a Kaldi table (text lines '<key> <value>')")
+    if msg is not None:
+        raise DataDirError(msg)
     out: dict[str, str] = {}
     with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+        lines = _text_lines(f, path)
+        for n, line in enumerate(lines, 1):
             line = line.rstrip("\n").rstrip("\r")
             if not line.strip():
                 continue
@@ -50,6 +76,13 @@ def read_kv(path: str | os.PathLike, *, allow_empty: bool = False) -> dict[str, 
                 raise DataDirError(f"{path}:{n}: duplicate key {key!r}")
             out[key] = value
     return out
+
+
+def _text_lines(f, path: Path) -> list[str]:
+    try:
+        return f.readlines()
+    except UnicodeDecodeError as e:
+        raise DataDirError(f"{path}: not a UTF-8 text table ({e})") from e
 
 
 def write_kv(path: str | os.PathLike, table: dict[str, str], *, sort: bool = True) -> None:
@@ -84,10 +117,8 @@ class DataDir:
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
+        self.path = require_data_dir(path, need="wav.scp")
         wav = self.path / "wav.scp"
-        if not wav.is_file():
-            raise DataDirError(f"{self.path}: not a Kaldi data dir (no wav.scp)")
         self.wav_scp = read_kv(wav)
         u2s = self.path / "utt2spk"
         self.utt2spk = read_kv(u2s) if u2s.is_file() else {}
@@ -188,7 +219,7 @@ def write_spk2utt(path: str | os.PathLike, spk2utt: Mapping[str, Sequence[str]])
 
 def _raw_keys(path: Path) -> list[str]:
     with open(path, encoding="utf-8") as f:
-        return [ln.split(maxsplit=1)[0] for ln in f if ln.strip()]
+        return [ln.split(maxsplit=1)[0] for ln in _text_lines(f, path) if ln.strip()]
 
 
 def utterance_keyed_files(path: str | os.PathLike) -> list[str]:
@@ -242,8 +273,10 @@ def check_data_dir(
     """
     d = Path(path)
     rep = ValidationReport(d)
-    if not d.is_dir():
-        rep.errors.append("no such directory")
+    try:
+        require_data_dir(d)
+    except DataDirError as e:
+        rep.errors.append(str(e))
         return rep
     tables: dict[str, dict[str, str]] = {}
 
@@ -441,9 +474,7 @@ def fix_data_dir(path: str | os.PathLike, *, log: bool = True) -> tuple[int, int
 
     Returns ``(kept, removed)`` utterance counts. Raises DataDirError when nothing is left.
     """
-    d = Path(path)
-    if not (d / "utt2spk").is_file():
-        raise DataDirError(f"{d}: no utt2spk")
+    d = require_data_dir(path, need="utt2spk")
     names = utterance_keyed_files(d)
     tables = {n: read_kv(d / n, allow_empty=n == "text") for n in names}
     all_utts = set().union(*(set(t) for t in tables.values()))
@@ -479,7 +510,10 @@ def subset_data_dir(
 
     Unknown ids are an error (named). Returns the number of utterances written.
     """
-    s = Path(src)
+    s = require_data_dir(src, need="utt2spk")
+    msg = audio_instead_of(dest, "a Kaldi data dir to write")
+    if msg is not None:
+        raise DataDirError(msg)
     u2s = read_kv(s / "utt2spk")
     if (utterances is None) == (speakers is None):
         raise ValueError("give exactly one of utterances= or speakers=")
@@ -557,7 +591,7 @@ def split_data_dir(path: str | os.PathLike, num_parts: int, *, per_utt: bool = F
     counts; needs at least N speakers); ``per_utt`` splits by utterance (sizes differ by at
     most one). Existing part dirs are rewritten. Returns the part dirs.
     """
-    d = Path(path)
+    d = require_data_dir(path, need="utt2spk")
     groups = split_utterances(read_kv(d / "utt2spk"), num_parts, per_utt=per_utt, where=str(d))
     root = d / f"split{num_parts}{'utt' if per_utt else ''}"
     parts = []
@@ -581,9 +615,11 @@ def combine_data_dirs(
     if not srcs:
         raise DataDirError("combine_data_dirs: no source data dirs")
     for s in srcs:
-        if not (s / "utt2spk").is_file():
-            raise DataDirError(f"{s}: not a data dir (no utt2spk)")
+        require_data_dir(s, need="utt2spk")
     out = Path(dest)
+    msg = audio_instead_of(out, "a Kaldi data dir to write")
+    if msg is not None:
+        raise DataDirError(msg)
     if out.resolve() in {s.resolve() for s in srcs}:
         raise DataDirError(f"{out}: destination is also a source")
     seg = [(s / "segments").is_file() for s in srcs]

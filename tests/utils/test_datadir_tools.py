@@ -237,3 +237,37 @@ def _set(path: Path, key: str, value: str) -> None:
 
 def _copy_with(d: Path, name: str, value: str) -> None:
     (d / name).write_text("".join(f"{u} {value}\n" for u in read_table(d / "utt2spk")))
+
+
+def test_audio_files_given_as_data_dirs_or_tables(data: Path, tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    wav = tmp_path / "x.wav"
+    sf.write(wav, np.zeros(1600, np.float32), 16000, subtype="PCM_16")
+    expect = f"{wav} is an audio file (WAV), expected a Kaldi data dir"
+    for tool, args in (
+        ("validate_data_dir.sh", [wav]),
+        ("fix_data_dir.sh", [wav]),
+        ("split_data.sh", [wav, "2"]),
+        ("combine_data.sh", [tmp_path / "out", data, wav]),
+    ):
+        p = run_tool(tool, *args)
+        assert p.returncode == 1 and expect in p.stderr, (tool, p.stderr)
+    for call in (
+        lambda: DataDir(wav),
+        lambda: subset_data_dir(wav, tmp_path / "s", utterances=["a"]),
+        lambda: subset_data_dir(data, wav, speakers=["1001"]),
+    ):
+        with pytest.raises(DataDirError, match="is an audio file"):
+            call()
+    with pytest.raises(
+        DataDirError, match=r"x\.wav is an audio file \(WAV\), expected a Kaldi table"
+    ):
+        read_kv(wav)
+    (data / "utt2spk").write_bytes(b"\xff\xfe binary")
+    with pytest.raises(DataDirError, match="utt2spk: not a UTF-8 text table"):
+        read_kv(data / "utt2spk")
+    assert any("not a UTF-8 text table" in e for e in check_data_dir(data).errors)
+    with pytest.raises(DataDirError, match="is a file, expected a Kaldi data dir"):
+        DataDir(data / "text")
