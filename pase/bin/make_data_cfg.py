@@ -13,7 +13,14 @@ Kaldi data dirs::
 
 Without a validation set, ``--valid_spk_ratio`` (alias ``--val_ratio``) of the training
 speakers are held out (``--split_by utterance`` restores the original's utterance split).
-Every file is checked (missing, empty, truncated, not 16 kHz) and measured from its header.
+Every file is checked (missing, empty, truncated, not 16 kHz, NaN/Inf in float files, several
+channels without ``--channel``) and measured from its header.
+
+Reruns: ``<cfg_file>.stamp.json`` records what the cfg was computed from (the data dirs'
+``wav.scp`` / ``utt2spk`` / ``segments`` or the lists and speaker map, by content hash; each
+audio file's size and modification time, or with ``--verify`` its SHA-256; the options). A
+rerun with nothing changed prints "up to date" and does nothing; otherwise it says what
+changed and recomputes. ``--force`` always recomputes.
 """
 
 from __future__ import annotations
@@ -35,8 +42,11 @@ from pase.data.data_cfg import (
     read_speaker_map,
 )
 from pase.data.items import AudioItem, DataConfigError, from_datadir
+from pase.data.provenance import audio_files, audio_table, input_entry, make_stamp, up_to_date
+from pase.data.provenance import write_stamp as write_provenance
 from pase.data.validate import AudioValidationError, validate_items
 from pase.io.atomic import write_json_atomic
+from pase.io.audio import audio_instead_of, parse_channel
 from pase.io.datadir import DataDirError
 
 log = logging.getLogger("pase-make-data-cfg")
@@ -83,23 +93,55 @@ def get_parser() -> argparse.ArgumentParser:
         help="drop (and report) missing/empty/truncated/non-16 kHz files instead of failing",
     )
     p.add_argument("--num_workers", type=int, default=4, help="threads reading headers")
+    p.add_argument(
+        "--channel",
+        type=_channel_arg,
+        default=None,
+        help="multi-channel audio: keep channel N (0-based) or 'mix' (average); recorded in "
+        "each entry of the cfg (default: every file must be mono)",
+    )
+    p.add_argument(
+        "--full_check",
+        action="store_true",
+        help="decode every file entirely (default: headers, the last frames of compressed "
+        "files, and float files entirely for NaN/Inf)",
+    )
+    p.add_argument("--force", action="store_true", help="recompute even if up to date")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="compare audio files by SHA-256 content hash for the up-to-date check (default: "
+        "size and modification time)",
+    )
     return p
 
 
+def _channel_arg(text: str) -> int | str:
+    try:
+        return parse_channel(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
 def _from_list(
-    scp: str, root: str | None, spk_map: dict[str, Any] | None, where: str
+    scp: str,
+    root: str | None,
+    spk_map: dict[str, Any] | None,
+    where: str,
+    channel: int | str | None = None,
 ) -> list[Entry]:
     out = []
     for fn in read_file_list(scp):
         spk = lookup_speaker(fn, spk_map, where=where) if spk_map is not None else None
         src = fn if root is None or os.path.isabs(fn) else os.path.join(root, fn)
         utt = os.path.splitext(fn)[0]
-        out.append((AudioItem(utt, src, None if spk is None else str(spk), fn), fn, spk))
+        item = AudioItem(utt, src, None if spk is None else str(spk), fn, channel=channel)
+        out.append((item, fn, spk))
     return out
 
 
-def _from_dir(path: str) -> list[Entry]:
-    return [(it, it.source, it.speaker) for it in from_datadir(path).items]
+def _from_dir(path: str, channel: int | str | None = None) -> list[Entry]:
+    return [(it, it.source, it.speaker) for it in from_datadir(path, channel=channel).items]
 
 
 def _validate(entries: list[Entry], name: str, args: argparse.Namespace) -> list[Entry]:
@@ -110,6 +152,7 @@ def _validate(entries: list[Entry], name: str, args: argparse.Namespace) -> list
         skip_bad=args.skip_bad_audio,
         num_workers=args.num_workers,
         where=f"{name} split",
+        full=getattr(args, "full_check", False),
     )
     good = {it.utt_id: it for it in rep.good}
     if rep.bad:
@@ -134,25 +177,73 @@ def _split_valid(train: list[Entry], args: argparse.Namespace) -> tuple[list[Ent
     return [e for e in train if str(e[2]) not in spk], [e for e in train if str(e[2]) in spk]
 
 
-def make_data_cfg(args: argparse.Namespace) -> dict[str, Any]:
-    """Build the cfg dict from parsed arguments."""
+SPLITS = ("train", "valid", "test")
+#: options that change the cfg (recorded in the stamp); path options are made absolute
+RESULT_OPTIONS = ("valid_ratio", "split_by", "seed", "skip_bad_audio", "channel", "full_check")
+PATH_OPTIONS = (*(f"{s}_{k}" for s in SPLITS for k in ("dir", "scp")), "libri_dict")
+
+
+def load_entries(args: argparse.Namespace) -> dict[str, list[Entry]]:
+    """The items of each split from the data dirs or lists (nothing is read from audio)."""
     if (args.train_dir is None) == (args.train_scp is None):
         raise SplitError("give exactly one of --train_dir (Kaldi data dir) or --train_scp")
     spk_map = read_speaker_map(args.libri_dict) if args.libri_dict else None
     where = args.libri_dict or ""
+    channel = getattr(args, "channel", None)
 
     def load(d: str | None, scp: str | None) -> list[Entry]:
         if d is not None and scp is not None:
             raise SplitError(f"give either a data dir ({d}) or a list ({scp}), not both")
         if d is not None:
-            return _from_dir(d)
+            return _from_dir(d, channel)
         if scp is not None:
-            return _from_list(scp, args.data_root, spk_map, where)
+            return _from_list(scp, args.data_root, spk_map, where, channel)
         return []
 
-    train = load(args.train_dir, args.train_scp)
-    valid = load(args.valid_dir, args.valid_scp)
-    test = load(args.test_dir, args.test_scp)
+    return {s: load(getattr(args, f"{s}_dir"), getattr(args, f"{s}_scp")) for s in SPLITS}
+
+
+def input_files(args: argparse.Namespace) -> dict[str, str]:
+    """label -> path of every text input the cfg is computed from."""
+    out: dict[str, str] = {}
+    for s in SPLITS:
+        d = getattr(args, f"{s}_dir")
+        if d is not None:
+            for name in ("wav.scp", "utt2spk", "segments"):
+                out[f"{s}_dir/{name}"] = os.path.join(d, name)
+        scp = getattr(args, f"{s}_scp")
+        if scp is not None:
+            out[f"{s}_scp"] = scp
+    if args.libri_dict:
+        out["libri_dict"] = args.libri_dict
+    return out
+
+
+def build_stamp(
+    args: argparse.Namespace, entries: dict[str, list[Entry]], *, verify: bool = False
+) -> dict[str, Any]:
+    """The provenance stamp (see :mod:`pase.data.provenance`) of the cfg these give."""
+    opts: dict[str, Any] = {k: getattr(args, k, None) for k in RESULT_OPTIONS}
+    opts["data_root"] = args.data_root
+    for k in PATH_OPTIONS:
+        v = getattr(args, k)
+        opts[k] = None if v is None else os.path.abspath(v)
+    sources = [it.source for part in entries.values() for it, _, _ in part]
+    return make_stamp(
+        "pase-make-data-cfg",
+        options=opts,
+        inputs={k: input_entry(p) for k, p in input_files(args).items()},
+        audio=audio_table(audio_files(sources), verify=verify, num_workers=args.num_workers),
+    )
+
+
+def make_data_cfg(
+    args: argparse.Namespace, entries: dict[str, list[Entry]] | None = None
+) -> dict[str, Any]:
+    """Build the cfg dict from parsed arguments (and the entries of :func:`load_entries`)."""
+    if entries is None:
+        entries = load_entries(args)
+    train, valid, test = (entries[s] for s in SPLITS)
     train = _validate(train, "train", args)
     if not train:
         raise SplitError("no usable training files")
@@ -174,16 +265,35 @@ def make_data_cfg(args: argparse.Namespace) -> dict[str, Any]:
     return build_data_cfg({"train": train, "valid": valid, "test": test}, root)
 
 
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``pase-make-data-cfg``."""
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
     args = get_parser().parse_args(argv)
     try:
-        cfg = make_data_cfg(args)
+        msg = audio_instead_of(args.cfg_file, "the JSON data cfg to write (not overwritten)")
+        if msg is not None:
+            raise SplitError(msg)
+        entries = load_entries(args)
+        stamp = build_stamp(args, entries, verify=args.verify)
+        if up_to_date(
+            "pase-make-data-cfg",
+            args.cfg_file,
+            stamp,
+            force=args.force,
+            verify=args.verify,
+            log=_say,
+        ):
+            return 0
+        cfg = make_data_cfg(args, entries)
     except (SplitError, DataConfigError, DataDirError, AudioValidationError, OSError) as e:
         print(f"pase-make-data-cfg: error: {e}", file=sys.stderr)
         return 1
     write_json_atomic(args.cfg_file, cfg)
+    write_provenance(args.cfg_file, stamp)
     for name in ("train", "valid", "test"):
         part = cfg[name]
         log.info(

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pase.data.items import AudioItem
+from pase.io.audio import audio_instead_of
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,28 @@ class SplitError(ValueError):
     """A split that cannot be made (e.g. too few speakers to hold some out)."""
 
 
+def _text_input(path: str | os.PathLike, expected: str) -> str:
+    """The UTF-8 text of ``path``; an audio file, a folder or binary data given instead is an
+    error saying so."""
+    msg = audio_instead_of(path, expected)
+    if msg is not None:
+        raise SplitError(msg)
+    if os.path.isdir(path):
+        raise SplitError(
+            f"{os.fspath(path)} is a folder, expected {expected} (a Kaldi data dir is given "
+            "with --train_dir / --valid_dir / --test_dir)"
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError as e:
+        raise SplitError(f"{os.fspath(path)}: not a UTF-8 text file, expected {expected}") from e
+
+
 def read_file_list(path: str | os.PathLike) -> list[str]:
     """One file name per line (the original ``*.scp`` lists); blank lines are skipped."""
-    with open(path, encoding="utf-8") as f:
-        names = [ln.strip() for ln in f if ln.strip()]
+    text = _text_input(path, "a file list (one audio file name per line)")
+    names = [ln.strip() for ln in text.splitlines() if ln.strip()]
     if not names:
         raise SplitError(f"{path}: the list is empty")
     dup = [n for n, c in Counter(names).items() if c > 1]
@@ -66,23 +85,25 @@ def _load_legacy_npy(path: str) -> dict[Any, Any]:
 def read_speaker_map(path: str | os.PathLike) -> dict[str, Any]:
     """filename -> speaker from a JSON object, a two-column text file or a legacy ``.npy``."""
     path = os.fspath(path)
+    expected = "a speaker map (JSON object, '<file> <speaker>' lines or a legacy .npy)"
     if path.endswith(".npy"):
         raw = _load_legacy_npy(path)
     elif path.endswith(".json"):
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
+        try:
+            raw = json.loads(_text_input(path, expected))
+        except json.JSONDecodeError as e:
+            raise SplitError(f"{path}: not JSON ({e})") from e
         if not isinstance(raw, dict):
             raise SplitError(f"{path}: expected a JSON object filename -> speaker")
     else:
         raw = {}
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                parts = line.split()
-                if not parts:
-                    continue
-                if len(parts) != 2:
-                    raise SplitError(f"{path}:{n}: expected '<filename> <speaker>', got {line!r}")
-                raw[parts[0]] = parts[1]
+        for n, line in enumerate(_text_input(path, expected).splitlines(), 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise SplitError(f"{path}:{n}: expected '<filename> <speaker>', got {line!r}")
+            raw[parts[0]] = parts[1]
     out: dict[str, Any] = {}
     for k, v in raw.items():
         out[str(k)] = v.item() if hasattr(v, "item") else v
@@ -141,6 +162,8 @@ def split_entry(entries: Sequence[tuple[AudioItem, str, Any]]) -> dict[str, Any]
             e["start"] = item.start
             e["end"] = item.end
             e["recording"] = item.recording
+        if item.channel is not None:
+            e["channel"] = item.channel
         e["num_samples"] = item.num_samples
         data.append(e)
         total += item.num_samples

@@ -13,8 +13,12 @@ Channels (``channel=`` of :func:`read_audio`, :func:`select_channel`):
 
 - ``None`` (default): the source must be mono; a multi-channel source is an error that names
   it and its channel count (PASE never silently drops channels);
-- ``N`` (int, 0-based): keep channel ``N`` (an error if the source has fewer channels);
+- ``N`` (int, 0-based): keep channel ``N`` of a multi-channel source (an error if it has
+  fewer channels);
 - ``"mix"``: average all channels (a :class:`UserWarning` once per process).
+
+A mono source reads the same under every choice, so a corpus mixing mono and multi-channel
+files can be read with one choice.
 
 :func:`check_audio_file` / :func:`check_audio_source` check a source without keeping its
 samples: header facts, truncation (WAV/NIST declared length, or the last frames decoded for
@@ -244,10 +248,11 @@ def parse_channel(text: str) -> int | str:
 
 
 def channel_problem(channels: int, channel: Channel) -> str | None:
-    """Why ``channel`` cannot be taken from a source with ``channels`` channels (else None)."""
+    """Why ``channel`` cannot be taken from a source with ``channels`` channels (else None).
+    A mono source fits every choice (its one channel is the signal)."""
+    if channels == 1:
+        return None
     if channel is None:
-        if channels == 1:
-            return None
         return (
             f"has {channels} channels, PASE reads mono audio: choose one with channel=N "
             "(--channel N, 0-based) or average them with channel='mix' (--channel mix), or "
@@ -270,20 +275,20 @@ def select_channel(data: np.ndarray, channel: Channel, where: str) -> np.ndarray
     problem = channel_problem(int(data.shape[1]), channel)
     if problem is not None:
         raise AudioError(f"{where}: {problem}")
-    if channel == "mix":
-        if data.shape[1] > 1:
-            global _mix_warned
-            if not _mix_warned:
-                _mix_warned = True
-                warnings.warn(
-                    f"{where}: averaging {data.shape[1]} channels to mono (channel='mix'); "
-                    "further downmixes are not reported",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            return data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    if data.shape[1] == 1:
         return data[:, 0]
-    return data[:, 0 if channel is None else int(channel)]
+    if channel == "mix":
+        global _mix_warned
+        if not _mix_warned:
+            _mix_warned = True
+            warnings.warn(
+                f"{where}: averaging {data.shape[1]} channels to mono (channel='mix'); "
+                "further downmixes are not reported",
+                UserWarning,
+                stacklevel=3,
+            )
+        return data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    return data[:, int(channel)]  # type: ignore[arg-type]
 
 
 def read_audio(
@@ -304,7 +309,8 @@ def read_audio(
         start, end: optional segment bounds in seconds (Kaldi ``segments``; ``end`` <= 0 or
             None means the end of the recording).
         channel: ``None`` (default): the source must be mono; an int: keep that channel
-            (0-based); ``"mix"``: average all channels (warns once).
+            (0-based) of a multi-channel source; ``"mix"``: average all channels (warns
+            once). Mono sources read the same under every choice.
 
     Returns:
         ``(L,)`` float32 samples.
