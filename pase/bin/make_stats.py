@@ -12,6 +12,13 @@ std (``--std_mode pooled``: exact frame statistics; ``per_example``: the origina
 per-chunk stds). At most one pass over the files, as the original (``ceil(files / batch)``
 batches when that is fewer than ``--max_batches``). The output is JSON or ``.npz``, never a
 pickle. A Kaldi data dir (``--data_dir``) can replace the JSON data cfg.
+
+Reruns: ``<out_file>.stamp.json`` records what the statistics were computed from (the data
+cfg's contents hash, or the data dir's ``wav.scp`` / ``utt2spk`` / ``segments``; the workers
+cfg, a built-in name or a file, by contents hash; each audio file's size and modification
+time, or with ``--verify`` its SHA-256; the options that change the result, i.e. all but
+``--device`` and ``--num_workers``). A rerun with nothing changed prints "up to date" and
+does nothing; otherwise it says what changed and recomputes. ``--force`` always recomputes.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -29,13 +37,22 @@ import torch
 from pase.data.dataset import ChunkDataset
 from pase.data.items import AudioSet, DataConfigError, open_audio_set
 from pase.data.loader import ChunkLoader
+from pase.data.provenance import (
+    audio_files,
+    audio_table,
+    input_entry,
+    make_stamp,
+    up_to_date,
+    write_stamp,
+)
 from pase.data.sampler import ChunkBatchSampler
 from pase.data.validate import AudioValidationError, validate_items
 from pase.extract import resolve_device
-from pase.io.audio import AudioError
+from pase.io.audio import AudioError, parse_channel
 from pase.io.datadir import DataDirError
 from pase.targets import TargetSet, WorkersConfigError
 from pase.targets.stats import STD_MODES, StatsAccumulator, StatsError, TargetStats
+from pase.targets.target_set import BUILTIN_CFGS, CONF_DIR
 
 log = logging.getLogger("pase-make-stats")
 
@@ -77,9 +94,77 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--validate_audio",
         action="store_true",
-        help="check every file's header first (missing, empty, truncated, not 16 kHz)",
+        help="check every file first (missing, empty, truncated, not 16 kHz, NaN/Inf in float "
+        "files, several channels without a channel choice)",
+    )
+    p.add_argument(
+        "--channel",
+        type=_channel_arg,
+        default=None,
+        help="with --data_dir: multi-channel audio keeps channel N (0-based) or 'mix' "
+        "(average); a data cfg records its own (default: every file must be mono)",
+    )
+    p.add_argument("--force", action="store_true", help="recompute even if up to date")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="compare audio files by SHA-256 content hash for the up-to-date check (default: "
+        "size and modification time)",
     )
     return p
+
+
+def _channel_arg(text: str) -> int | str:
+    try:
+        return parse_channel(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
+#: options that change the statistics (recorded in the stamp)
+RESULT_OPTIONS = (
+    "split",
+    "data_root",
+    "max_batches",
+    "chunk_size",
+    "batch_size",
+    "seed",
+    "std_mode",
+    "hop_size",
+    "validate_audio",
+    "channel",
+)
+
+
+def build_stamp(args: argparse.Namespace, audio: AudioSet, *, verify: bool = False) -> dict:
+    """The provenance stamp (see :mod:`pase.data.provenance`) of these statistics."""
+    opts = {k: getattr(args, k) for k in RESULT_OPTIONS}
+    opts["exclude_keys"] = sorted(args.exclude_keys) if args.exclude_keys else None
+    inputs = {}
+    if args.data_cfg is not None:
+        opts["data_cfg"] = os.path.abspath(args.data_cfg)
+        inputs["data_cfg"] = input_entry(args.data_cfg)
+    else:
+        opts["data_dir"] = os.path.abspath(args.data_dir)
+        for name in ("wav.scp", "utt2spk", "segments"):
+            inputs[f"data_dir/{name}"] = input_entry(os.path.join(args.data_dir, name))
+    if args.net_cfg in BUILTIN_CFGS:
+        opts["net_cfg"] = args.net_cfg
+        inputs["net_cfg"] = input_entry(CONF_DIR / BUILTIN_CFGS[args.net_cfg])
+    else:
+        opts["net_cfg"] = os.path.abspath(args.net_cfg)
+        inputs["net_cfg"] = input_entry(args.net_cfg)
+    files = audio_files(it.source for it in audio.items)
+    return make_stamp(
+        "pase-make-stats",
+        options=opts,
+        inputs=inputs,
+        audio=audio_table(files, verify=verify, num_workers=4),
+    )
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def stats_loader(
@@ -147,7 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_cfg=args.data_cfg,
             split=args.split,
             data_root=args.data_root,
+            channel=args.channel,
         )
+        stamp = build_stamp(args, audio, verify=args.verify)
+        if up_to_date(
+            "pase-make-stats", out, stamp, force=args.force, verify=args.verify, log=_say
+        ):
+            return 0
         if args.validate_audio:
             audio = audio.with_items(validate_items(audio.items, where=audio.name).good)
         loader = stats_loader(
@@ -173,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             targets, loader, std_mode=args.std_mode, device=device, progress=sys.stderr.isatty()
         )
         stats.save(out)
+        write_stamp(out, stamp)
     except (
         StatsError,
         WorkersConfigError,

@@ -1,16 +1,20 @@
-"""pase-make-stats: statistics of the clean, unscaled training chunks' targets."""
+"""pase-make-stats: statistics of the clean, unscaled training chunks' targets; reruns are
+skipped when nothing changed and recomputed (saying why) otherwise."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from pase.bin.make_data_cfg import main as make_cfg
 from pase.bin.make_stats import main, stats_loader
 from pase.data import from_datadir
+from pase.data.provenance import read_stamp, stamp_path
 from pase.targets import TargetSet
 from pase.targets.stats import TargetStats
 from tests.conftest import harmonic
@@ -184,3 +188,133 @@ def test_builtin_pase_plus_targets_on_a_batch(setup, tmp_path: Path) -> None:
         "prosody": 12,
     }
     assert all(np.isfinite(stats.std[k].numpy()).all() for k in stats.keys)
+
+
+# ------------------------------------------------------------------------------ reruns
+
+
+def _argv(data: Path, cfg: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--data_dir",
+        str(data),
+        "--net_cfg",
+        str(cfg),
+        "--out_file",
+        str(out),
+        "--chunk_size",
+        "1600",
+        "--batch_size",
+        "4",
+        *extra,
+    ]
+
+
+def _run(argv: list[str], capsys) -> str:
+    """stderr of a successful run, plus 'wrote' when the statistics were (re)written."""
+    out = Path(argv[argv.index("--out_file") + 1])
+    before = out.stat().st_mtime_ns if out.exists() else None
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    return err + ("\nwrote" if out.stat().st_mtime_ns != before else "")
+
+
+def _bump_mtime(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+
+
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_rerun_is_skipped_and_the_stats_still_load(setup, tmp_path: Path, capsys, suffix) -> None:
+    data, cfg = setup
+    out = tmp_path / f"stats{suffix}"
+    argv = _argv(data, cfg, out)
+    assert "wrote" in _run(argv, capsys)
+    stamp = read_stamp(out)
+    assert stamp is not None and stamp_path(out).name == f"stats{suffix}.stamp.json"
+    assert set(stamp["inputs"]) == {
+        "data_dir/wav.scp",
+        "data_dir/utt2spk",
+        "data_dir/segments",
+        "net_cfg",
+    }
+    assert len(stamp["audio"]) == 9
+    assert "device" not in stamp["options"] and "num_workers" not in stamp["options"]
+    err = _run(argv, capsys)
+    assert f"{out} is up to date" in err and "wrote" not in err
+    # another device or worker count gives the same statistics: still up to date
+    assert "up to date" in _run([*argv, "--num_workers", "0", "--device", "cpu"], capsys)
+    assert TargetStats.load(out).keys == ["mfcc", "fbank"]  # the loader ignores the sidecar
+
+
+def test_audio_options_workers_and_force_trigger_recomputation(
+    setup, tmp_path: Path, capsys
+) -> None:
+    data, cfg = setup
+    out = tmp_path / "stats.json"
+    argv = _argv(data, cfg, out)
+    _run(argv, capsys)
+    wav = Path((data / "wav.scp").read_text().split()[1])
+    _bump_mtime(wav)
+    err = _run(argv, capsys)
+    assert f"{wav} (modification time)" in err and "wrote" in err
+    write_wav(wav, np.zeros(4000))  # another size
+    err = _run(argv, capsys)
+    assert f"{wav} (size" in err and "wrote" in err
+    err = _run([*argv, "--seed", "9"], capsys)
+    assert "option seed: 2 -> 9" in err and "wrote" in err
+    err = _run([*argv, "--seed", "9", "--exclude_keys", "fbank"], capsys)
+    assert "option exclude_keys: None -> ['fbank']" in err and "wrote" in err
+    workers = json.loads(cfg.read_text())
+    workers["regr"] = workers["regr"][:2]
+    cfg.write_text(json.dumps(workers))
+    err = _run([*argv, "--seed", "9", "--exclude_keys", "fbank"], capsys)
+    assert "input net_cfg" in err and "contents changed" in err and "wrote" in err
+    err = _run([*argv, "--seed", "9", "--exclude_keys", "fbank", "--force"], capsys)
+    assert "recomputing (--force)" in err and "wrote" in err
+    assert "up to date" in _run([*argv, "--seed", "9", "--exclude_keys", "fbank"], capsys)
+
+
+def test_builtin_workers_and_data_cfg_are_tracked(setup, tmp_path: Path, capsys) -> None:
+    data, _ = setup
+    data_cfg = tmp_path / "data.json"
+    assert make_cfg(["--train_dir", str(data), "--cfg_file", str(data_cfg)]) == 0
+    out = tmp_path / "stats.json"
+    argv = [
+        "--data_cfg",
+        str(data_cfg),
+        "--net_cfg",
+        "workers",
+        "--out_file",
+        str(out),
+        "--chunk_size",
+        "1600",
+        "--batch_size",
+        "2",
+        "--max_batches",
+        "1",
+    ]
+    _run(argv, capsys)
+    stamp = read_stamp(out)
+    assert stamp["options"]["net_cfg"] == "workers"
+    assert stamp["inputs"]["net_cfg"]["path"].endswith("workers.cfg")
+    assert stamp["inputs"]["net_cfg"]["sha256"]
+    assert "up to date" in _run(argv, capsys)
+    # a new data cfg (another split) changes the statistics' input
+    capsys.readouterr()
+    assert (
+        make_cfg(["--train_dir", str(data), "--cfg_file", str(data_cfg), "--val_ratio", "0"]) == 0
+    )
+    err = _run(argv, capsys)
+    assert "input data_cfg" in err and "contents changed" in err and "wrote" in err
+    assert "new audio files" in err and len(read_stamp(out)["audio"]) == 9
+    err = _run([*argv[:3], "workers+", *argv[4:]], capsys)
+    assert "option net_cfg: 'workers' -> 'workers+'" in err
+
+
+def test_audio_file_given_as_data(setup, tmp_path: Path, capsys) -> None:
+    data, cfg = setup
+    wav = Path((data / "wav.scp").read_text().split()[1])
+    for flag in ("--data_dir", "--data_cfg"):
+        argv = [flag, str(wav), "--net_cfg", str(cfg), "--out_file", str(tmp_path / "s.json")]
+        assert main(argv) == 1
+        assert f"{wav} is an audio file (WAV), expected a" in capsys.readouterr().err
