@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from pase.distortions.config import DistortionConfigError, check_keys
 from pase.io.atomic import write_json_atomic
+from pase.io.audio import audio_instead_of
 
 ROOMS = ("smallroom", "mediumroom", "largeroom")
 
@@ -126,6 +127,14 @@ def prepare_cfg(
         RirListError: bad rir lists or files; DistortionConfigError: an existing config that is
         not a JSON object of distortions keys.
     """
+    for path, expected in (
+        (data_root, "the simulated_rirs_16k folder (--data_root)"),
+        (out_file, "the distortions JSON to write (--out_file; not overwritten)"),
+        (existing_cfg, "a distortions JSON (--existing_cfg)"),
+    ):
+        msg = None if path is None else audio_instead_of(path, expected)
+        if msg is not None:
+            raise RirListError(msg)
     cfg: dict = {}
     if existing_cfg is not None:
         try:

@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 from pase.io.atomic import atomic_open
-from pase.io.audio import AudioError, audio_info, scp_path_entry
+from pase.io.audio import AudioError, audio_info, audio_instead_of, scp_path_entry
 from pase.io.datadir import write_kv
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,12 @@ def _data_file(name: str) -> Path:
 def read_speaker_list(path: str | os.PathLike | None, default: str) -> list[str]:
     """Speaker ids (lower case), one per line; ``None`` reads the packaged Kaldi list."""
     p = Path(path) if path is not None else _data_file(default)
+    msg = audio_instead_of(p, "a speaker list (one speaker id per line)")
+    if msg is not None:
+        raise TimitError(msg)
     try:
         return [s.strip().lower() for s in p.read_text(encoding="utf-8").split() if s.strip()]
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise TimitError(f"{p}: cannot read speaker list ({e})") from e
 
 
@@ -94,6 +97,9 @@ def _child(parent: Path, name: str) -> Path | None:
 def find_parts(root: str | os.PathLike) -> dict[str, Path]:
     """Locate the ``train`` and ``test`` folders below ``root`` (at most 2 wrapper levels)."""
     root = Path(root)
+    msg = audio_instead_of(root, "the TIMIT root folder")
+    if msg is not None:
+        raise TimitError(msg)
     if not root.is_dir():
         raise TimitError(f"{root}: TIMIT root is not a directory")
     frontier = [root]
