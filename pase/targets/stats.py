@@ -13,12 +13,19 @@ Two std definitions:
   smaller than the pooled std (so the original's normalised targets have large variance).
 
 Waveform targets (``cchunk``) and the input chunks are never normalised.
+
+Checks: means and stds must be finite and stds >= 0 (:class:`StatsError` naming the key and
+channels otherwise, at construction and so at every load). A std of exactly 0 is legitimate:
+``pase-make-stats`` writes it for a channel that is constant over the sampled chunks (e.g. the
+prosody f0 channels when no sampled frame is voiced); such files load, with a
+:class:`StatsWarning` naming the channels, since :meth:`TargetStats.normalize` floors stds at
+``MIN_STD`` (and a channel that varies in training would then be scaled by 1 / MIN_STD).
+:meth:`TargetStats.check` compares the keys and channel counts with a workers' target set.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import pickle
 import warnings
@@ -26,7 +33,7 @@ import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -34,15 +41,24 @@ import torch
 from pase.io.atomic import atomic_open, write_json_atomic
 from pase.io.safe_pickle import load_restricted
 
+if TYPE_CHECKING:
+    from pase.targets.target_set import TargetSet
+
 StdMode = Literal["pooled", "per_example"]
 STD_MODES = ("pooled", "per_example")
 DEFAULT_WAVEFORM_KEYS = ("cchunk", "chunk", "chunk_ctxt", "chunk_rand", "overlap")
 FORMAT = "pase-target-stats"
 VERSION = 1
+#: smallest std used by :meth:`TargetStats.normalize` (smaller ones are floored to it)
+MIN_STD = 1e-5
 
 
 class StatsError(ValueError):
     """Unusable statistics (file, key or shape named)."""
+
+
+class StatsWarning(UserWarning):
+    """Statistics that load but deserve a look (channels whose std is floored)."""
 
 
 class LegacyPickleWarning(UserWarning):
@@ -69,6 +85,13 @@ class TargetStats:
             s = torch.as_tensor(self.std[k], dtype=torch.float32).detach().cpu().reshape(-1)
             if m.shape != s.shape:
                 raise StatsError(f"key {k!r}: mean has {m.numel()} channels, std {s.numel()}")
+            for what, bad in (
+                ("non-finite mean", ~torch.isfinite(m)),
+                ("non-finite std", ~torch.isfinite(s)),
+                ("negative std", s < 0),
+            ):
+                if bad.any():
+                    raise StatsError(f"key {k!r}: {what} in {_channels(bad)}")
             self.mean[k], self.std[k] = m, s
         self.waveform_keys = tuple(self.waveform_keys)
         self._cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -81,6 +104,50 @@ class TargetStats:
     def __repr__(self) -> str:
         dims = ", ".join(f"{k}:{v.numel()}" for k, v in self.mean.items())
         return f"TargetStats([{dims}], std_mode={self.std_mode!r})"
+
+    def floored(self, min_std: float = MIN_STD) -> dict[str, list[int]]:
+        """Channels (0-based) per key whose std is below ``min_std`` (normalisation floors
+        them; 0 when a channel was constant in the data the statistics came from)."""
+        out = {}
+        for k, s in self.std.items():
+            if k in self.waveform_keys:
+                continue
+            idx = torch.nonzero(s < min_std).flatten().tolist()
+            if idx:
+                out[k] = idx
+        return out
+
+    def check(
+        self, targets: TargetSet, where: str = "statistics", *, net_cfg: str | None = None
+    ) -> None:
+        """Raise :class:`StatsError` unless every non-waveform target of ``targets`` (a
+        :class:`pase.targets.TargetSet`) has statistics with its number of channels.
+
+        Args:
+            targets: the workers' target set.
+            where: the statistics file, for messages.
+            net_cfg: the workers config, named in the advice to recompute.
+        """
+        redo = (
+            f"; recompute them with pase-make-stats --net_cfg {net_cfg}"
+            if net_cfg
+            else "; recompute them with pase-make-stats for these workers"
+        )
+        wave = set(targets.waveform_names) | set(self.waveform_keys)
+        need = [n for n in targets.names if n not in wave]
+        lacking = [n for n in need if n not in self.mean]
+        if lacking:
+            raise StatsError(f"{where} has no statistics for {lacking}{redo}")
+        dims = targets.dims
+        wrong = [
+            f"{n!r} has {dims[n]} channels, its statistics {self.mean[n].numel()}"
+            for n in need
+            if self.mean[n].numel() != dims[n]
+        ]
+        if wrong:
+            raise StatsError(
+                f"{where} does not match the workers' targets: {'; '.join(wrong)}{redo}"
+            )
 
     # ---------------------------------------------------------------------------- normalise
 
@@ -95,7 +162,7 @@ class TargetStats:
         return self._cache[ck]
 
     def normalize(
-        self, targets: Mapping[str, torch.Tensor], *, min_std: float = 1e-5
+        self, targets: Mapping[str, torch.Tensor], *, min_std: float = MIN_STD
     ) -> dict[str, torch.Tensor]:
         """``(x - mean) / max(std, min_std)`` per channel for every key of ``targets`` that
         has statistics and is not a waveform key; other keys are passed through unchanged.
@@ -147,8 +214,13 @@ class TargetStats:
         for k, v in stats.items():
             if not isinstance(v, Mapping) or "mean" not in v or "std" not in v:
                 raise StatsError(f"{where}: key {k!r} needs 'mean' and 'std' lists")
-            mean[k] = torch.tensor(v["mean"], dtype=torch.float32)
-            std[k] = torch.tensor(v["std"], dtype=torch.float32)
+            try:
+                mean[k] = torch.tensor(v["mean"], dtype=torch.float32)
+                std[k] = torch.tensor(v["std"], dtype=torch.float32)
+            except (TypeError, ValueError, RuntimeError) as e:
+                raise StatsError(
+                    f"{where}: key {k!r}: mean/std must be lists of numbers ({e})"
+                ) from e
             counts[k] = int(v.get("count", 0))
         mode = data.get("std_mode", "pooled")
         wkeys = tuple(data.get("waveform_keys", DEFAULT_WAVEFORM_KEYS))
@@ -178,8 +250,25 @@ class TargetStats:
     @classmethod
     def load(cls, path: str | os.PathLike, *, legacy_pickle: bool = False) -> TargetStats:
         """Read ``.json`` / ``.npz`` statistics. An original PASE ``.pkl`` is read only with
-        ``legacy_pickle=True`` (see :func:`load_legacy_pickle`; it warns)."""
-        path = Path(path)
+        ``legacy_pickle=True`` (see :func:`load_legacy_pickle`; it warns). Non-finite values
+        or negative stds raise :class:`StatsError` naming the file and key; stds below
+        ``MIN_STD`` give a :class:`StatsWarning`."""
+        stats = cls._load(Path(path), legacy_pickle)
+        floored = stats.floored()
+        if floored:
+            where = "; ".join(
+                f"{k!r} {_channels_of(v, stats.mean[k].numel())}" for k, v in floored.items()
+            )
+            warnings.warn(
+                f"{path}: std below {MIN_STD:g} (floored to it when normalising; 0 means the "
+                f"channel was constant in the data the statistics came from): {where}",
+                StatsWarning,
+                stacklevel=2,
+            )
+        return stats
+
+    @classmethod
+    def _load(cls, path: Path, legacy_pickle: bool) -> TargetStats:
         if not path.is_file():
             raise StatsError(f"{path}: no such statistics file")
         if path.suffix == ".json":
@@ -333,11 +422,21 @@ def load_legacy_pickle(path: str | os.PathLike) -> TargetStats:
     for k, v in data.items():
         if not isinstance(v, Mapping) or "mean" not in v or "std" not in v:
             raise StatsError(f"{path}: key {k!r} needs 'mean' and 'std'")
-        mean[str(k)] = torch.as_tensor(np.asarray(v["mean"], dtype=np.float32))
-        std[str(k)] = torch.as_tensor(np.asarray(v["std"], dtype=np.float32))
-        if not torch.isfinite(std[str(k)]).all() or not math.isfinite(float(mean[str(k)].sum())):
-            raise StatsError(f"{path}: key {k!r} has non-finite statistics")
+        try:
+            mean[str(k)] = torch.as_tensor(np.asarray(v["mean"], dtype=np.float32))
+            std[str(k)] = torch.as_tensor(np.asarray(v["std"], dtype=np.float32))
+        except (TypeError, ValueError) as e:
+            raise StatsError(f"{path}: key {k!r}: mean/std are not numbers ({e})") from e
     try:
         return TargetStats(mean, std, "per_example", {}, DEFAULT_WAVEFORM_KEYS)
     except StatsError as e:
         raise StatsError(f"{path}: {e}") from e
+
+
+def _channels(bad: torch.Tensor) -> str:
+    return _channels_of(torch.nonzero(bad).flatten().tolist(), bad.numel())
+
+
+def _channels_of(idx: list[int], total: int) -> str:
+    shown = ", ".join(map(str, idx[:10])) + (", ..." if len(idx) > 10 else "")
+    return f"channel{'s' if len(idx) > 1 else ''} {shown} (of {total})"

@@ -202,13 +202,7 @@ class Trainer:
                 print("pase-train: WARNING: no --stats: worker targets are not z-normalised")
             return None
         stats = TargetStats.load(a.stats, legacy_pickle=a.legacy_stats_pickle)
-        need = [n for n in self.targets.names if n not in self.targets.waveform_names]
-        lacking = [n for n in need if n not in stats.keys]
-        if lacking:
-            raise TrainingError(
-                f"{a.stats} has no statistics for {lacking}; recompute them with "
-                f"pase-make-stats --net_cfg {a.net_cfg}"
-            )
+        stats.check(self.targets, where=str(a.stats), net_cfg=a.net_cfg)
         return stats
 
     # ------------------------------------------------------------------ state

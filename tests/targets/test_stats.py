@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import warnings
@@ -15,6 +16,7 @@ from pase.targets.stats import (
     LegacyPickleWarning,
     StatsAccumulator,
     StatsError,
+    StatsWarning,
     TargetStats,
     load_legacy_pickle,
 )
@@ -161,3 +163,93 @@ def test_normalize() -> None:
     assert single.dtype == torch.float64 and torch.allclose(single.float(), y["lps"][0])
     with pytest.raises(StatsError, match="'lps' has shape"):
         st.normalize({"lps": torch.randn(1, 3, 2)})
+
+
+def _write_json_stats(path: Path, stats: dict[str, dict[str, list[float]]]) -> Path:
+    data = {"format": "pase-target-stats", "version": 1, "std_mode": "pooled", "stats": stats}
+    path.write_text(json.dumps(data))  # json writes NaN / Infinity literals (and reads them)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "expected"),
+    [
+        ([0.0, float("nan"), 0.0], [1.0, 1.0, 1.0], r"non-finite mean in channel 1 \(of 3\)"),
+        ([0.0, 0.0, 0.0], [1.0, float("inf"), float("nan")], r"non-finite std in channels 1, 2"),
+        ([0.0, 0.0, 0.0], [1.0, -0.5, 1.0], r"negative std in channel 1 \(of 3\)"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".json", ".npz"])
+def test_load_refuses_bad_values(
+    tmp_path: Path, mean: list[float], std: list[float], expected: str, suffix: str
+) -> None:
+    path = tmp_path / f"bad{suffix}"
+    if suffix == ".json":
+        _write_json_stats(path, {"lps": {"mean": [0.0], "std": [1.0]}, "mfcc": {"mean": mean,
+                                 "std": std}})  # fmt: skip
+    else:  # an npz with the same layout as TargetStats.save writes
+        meta = {"format": "pase-target-stats", "version": 1, "std_mode": "pooled",
+                "stats": {"mfcc": {"index": 0, "count": 0}}}  # fmt: skip
+        np.savez(path, meta=np.array(json.dumps(meta)), mean_0=np.array(mean, np.float32),
+                 std_0=np.array(std, np.float32))  # fmt: skip
+    with pytest.raises(StatsError, match=rf"{path.name}: key 'mfcc': {expected}"):
+        TargetStats.load(path)
+
+
+def test_load_refuses_non_numbers(tmp_path: Path) -> None:
+    path = _write_json_stats(tmp_path / "s.json", {"mfcc": {"mean": ["a"], "std": [1.0]}})
+    with pytest.raises(StatsError, match=r"s\.json: key 'mfcc': mean/std must be lists of num"):
+        TargetStats.load(path)
+
+
+def test_legacy_pickle_refuses_bad_values(tmp_path: Path) -> None:
+    path = tmp_path / "stats.pkl"
+    with open(path, "wb") as f:
+        pickle.dump({"lps": {"mean": torch.zeros(3), "std": torch.tensor([1.0, -1.0, 1.0])}}, f)
+    with pytest.warns(LegacyPickleWarning), pytest.raises(StatsError, match=r"stats\.pkl.*negat"):
+        TargetStats.load(path, legacy_pickle=True)
+    with open(path, "wb") as f:
+        pickle.dump({"lps": {"mean": torch.tensor([float("nan")]), "std": torch.ones(1)}}, f)
+    with pytest.warns(LegacyPickleWarning), pytest.raises(StatsError, match=r"non-finite mean"):
+        TargetStats.load(path, legacy_pickle=True)
+
+
+def test_zero_std_as_make_stats_writes_it_loads_with_a_warning(tmp_path: Path) -> None:
+    # a channel constant over the sampled data (unvoiced-only prosody) has pooled std 0
+    acc = StatsAccumulator()
+    pros = torch.rand(4, 4, 20)
+    pros[:, 1:3] = 0.0
+    acc.update({"prosody": pros, "lps": torch.randn(4, 5, 20)})
+    st = acc.result()
+    assert st.std["prosody"][1] == 0 and st.floored() == {"prosody": [1, 2]}
+    path = tmp_path / "stats.json"
+    st.save(path)
+    with pytest.warns(StatsWarning, match=r"stats\.json.*'prosody' channels 1, 2 \(of 4\)"):
+        back = TargetStats.load(path)
+    assert torch.equal(back.std["prosody"], st.std["prosody"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning without floored channels
+        TargetStats.load(_write_json_stats(tmp_path / "ok.json", {"lps": {"mean": [0.0],
+                                                                   "std": [2.0]}}))  # fmt: skip
+
+
+def test_check_against_the_workers_targets() -> None:
+    from pase.targets import TargetSet
+    from tests.train.conftest import TINY_WORKERS
+
+    targets = TargetSet.from_workers_cfg(TINY_WORKERS)  # cchunk (waveform), mfcc 13, prosody 4
+    good = TargetStats(
+        mean={"mfcc": torch.zeros(13), "prosody": torch.zeros(4), "lps": torch.zeros(2)},
+        std={"mfcc": torch.ones(13), "prosody": torch.ones(4), "lps": torch.ones(2)},
+    )
+    good.check(targets, "s.json")  # extra keys are fine, the waveform needs none
+    short = TargetStats(
+        mean={"mfcc": torch.zeros(39), "prosody": torch.zeros(4)},
+        std={"mfcc": torch.ones(39), "prosody": torch.ones(4)},
+    )
+    with pytest.raises(StatsError, match=r"s\.json .*'mfcc' has 13 channels, its statistics 39"
+                       r".*pase-make-stats --net_cfg w\.cfg"):  # fmt: skip
+        short.check(targets, "s.json", net_cfg="w.cfg")
+    lacking = TargetStats(mean={"mfcc": torch.zeros(13)}, std={"mfcc": torch.ones(13)})
+    with pytest.raises(StatsError, match=r"s\.json has no statistics for \['prosody'\]"):
+        lacking.check(targets, "s.json")

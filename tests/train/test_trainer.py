@@ -140,3 +140,17 @@ def test_stats_must_cover_the_targets(tiny_setup, tmp_path: Path, capsys) -> Non
     TargetStats(mean={"mfcc": torch.zeros(13)}, std={"mfcc": torch.ones(13)}).save(stats)
     assert main(train_args(tiny_setup, tmp_path / "s", "--epoch", "1", "--stats", str(stats))) == 1
     assert "prosody" in capsys.readouterr().err
+
+
+def test_stats_channels_must_match_the_targets(tiny_setup, tmp_path: Path, capsys) -> None:
+    from pase.targets.stats import TargetStats
+
+    stats = tmp_path / "stats.json"
+    n = {"mfcc": 39, "prosody": 4}  # the tiny workers' mfcc has 13 channels (no deltas)
+    TargetStats(
+        mean={k: torch.zeros(c) for k, c in n.items()}, std={k: torch.ones(c) for k, c in n.items()}
+    ).save(stats)
+    assert main(train_args(tiny_setup, tmp_path / "s", "--epoch", "1", "--stats", str(stats))) == 1
+    err = capsys.readouterr().err
+    assert f"{stats} does not match the workers' targets: 'mfcc' has 13 channels" in err
+    assert "Traceback" not in err and not (tmp_path / "s" / "train.log").exists()
