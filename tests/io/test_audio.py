@@ -70,7 +70,9 @@ def test_segments_and_channels(tmp_path: Path, ramp: np.ndarray) -> None:
         read_audio(stereo, channel=2)
 
 
-def test_multichannel_needs_an_explicit_choice(tmp_path: Path, ramp: np.ndarray) -> None:
+def test_multichannel_needs_an_explicit_choice(
+    tmp_path: Path, ramp: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stereo = tmp_path / "s.wav"
     half = np.round(ramp / 2 * 32768) / 32768  # exact in PCM_16, so the mean is exact too
     sf.write(stereo, np.stack([ramp, half], 1), SR, subtype="PCM_16")
@@ -80,9 +82,7 @@ def test_multichannel_needs_an_explicit_choice(tmp_path: Path, ramp: np.ndarray)
             read_audio(src, utt="st")
     np.testing.assert_array_equal(read_audio(stereo, channel=0), ramp)
     np.testing.assert_array_equal(read_audio(f"cat {stereo} |", channel=1), half)
-    import pase.io.audio as audio_mod
-
-    audio_mod._mix_warned = False
+    monkeypatch.setattr("pase.io.audio._mix_warned", False)
     with pytest.warns(UserWarning, match="averaging 2 channels"):
         mixed = read_audio(stereo, channel="mix")
     np.testing.assert_allclose(mixed, (ramp + half) / 2, atol=1e-7)
