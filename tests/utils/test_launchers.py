@@ -362,3 +362,20 @@ def test_slurm_pl_log_names_with_shell_characters(
     assert not list(tmp_path.rglob("M5"))
     for j in (1, 2):
         assert "hi" in (tmp_path / log.replace("JOB", str(j))).read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["plain/path.yaml", "", "x$(touch {m}1)", "a`touch {m}2`b", "it's", 'q"x', "-x;y",
+     "sp ace", "sp ace $(touch {m}3)", "tab\there"],
+)  # fmt: skip
+def test_launcher_word_survives_run_pl(tmp_path: Path, word: str) -> None:
+    word = word.format(m=tmp_path / "PWNED")
+    script = (
+        f'. {UTILS / "launcher_word.sh"}\n{UTILS / "run.pl"} "$1" echo "$(launcher_word "$2")"\n'
+    )
+    log = tmp_path / "log"
+    subprocess.run(["bash", "-c", script, "-", str(log), word], check=True)
+    lines = log.read_text().splitlines()
+    assert lines[3:-2] == [word]  # between the launcher's header and footer
+    assert not list(tmp_path.glob("PWNED*"))

@@ -77,6 +77,8 @@ fi
 . ./path.sh
 # shellcheck disable=SC1091
 . ./cmd.sh
+# shellcheck source=../../../utils/launcher_word.sh
+. utils/launcher_word.sh
 
 log() { echo "$(date '+%Y-%m-%d %H:%M:%S') [run.sh] $*"; }
 dirname_of() { echo "${1//-/_}"; }  # subset name -> data dir name
@@ -185,8 +187,11 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
   else
     launcher=(pase-train)
   fi
+  # paths go through the launcher's shell: quote each (train_args are the user's own words)
+  words=()
+  for a in "${launcher[@]}" "${opts[@]}"; do words+=("$(launcher_word "$a")"); done
   # shellcheck disable=SC2086  # train_args is a list of options
-  ${train_cmd} --gpu "$ngpu" "$expdir/log/train.log" "${launcher[@]}" "${opts[@]}" $train_args
+  ${train_cmd} --gpu "$ngpu" "$expdir/log/train.log" "${words[@]}" $train_args
   log "stage 3: made $(cd "$expdir" && echo FE_e*.ckpt) in $expdir"
 fi
 
