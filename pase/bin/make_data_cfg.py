@@ -42,8 +42,8 @@ from pase.data.data_cfg import (
     read_speaker_map,
 )
 from pase.data.items import AudioItem, DataConfigError, from_datadir
-from pase.data.provenance import audio_files, audio_table, input_entry, make_stamp, up_to_date
-from pase.data.provenance import write_stamp as write_provenance
+from pase.io.provenance import audio_files, audio_table, input_entry, make_stamp, up_to_date
+from pase.io.provenance import write_stamp as write_provenance
 from pase.data.validate import AudioValidationError, validate_items
 from pase.io.atomic import write_json_atomic
 from pase.io.audio import audio_instead_of, parse_channel
@@ -222,7 +222,7 @@ def input_files(args: argparse.Namespace) -> dict[str, str]:
 def build_stamp(
     args: argparse.Namespace, entries: dict[str, list[Entry]], *, verify: bool = False
 ) -> dict[str, Any]:
-    """The provenance stamp (see :mod:`pase.data.provenance`) of the cfg these give."""
+    """The provenance stamp (see :mod:`pase.io.provenance`) of the cfg these give."""
     opts: dict[str, Any] = {k: getattr(args, k, None) for k in RESULT_OPTIONS}
     opts["data_root"] = args.data_root
     for k in PATH_OPTIONS:

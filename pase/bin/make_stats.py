@@ -37,7 +37,7 @@ import torch
 from pase.data.dataset import ChunkDataset
 from pase.data.items import AudioSet, DataConfigError, open_audio_set
 from pase.data.loader import ChunkLoader
-from pase.data.provenance import (
+from pase.io.provenance import (
     audio_files,
     audio_table,
     input_entry,
@@ -137,7 +137,7 @@ RESULT_OPTIONS = (
 
 
 def build_stamp(args: argparse.Namespace, audio: AudioSet, *, verify: bool = False) -> dict:
-    """The provenance stamp (see :mod:`pase.data.provenance`) of these statistics."""
+    """The provenance stamp (see :mod:`pase.io.provenance`) of these statistics."""
     opts = {k: getattr(args, k) for k in RESULT_OPTIONS}
     opts["exclude_keys"] = sorted(args.exclude_keys) if args.exclude_keys else None
     inputs = {}

@@ -8,8 +8,8 @@ Layout of ``<dump>`` (ESPnet's ``dump/<feats>/<set>``; a valid Kaldi data dir)::
     skipped_utts         with --skip-short: the utterances left out (``<utt> <samples>``)
     cmvn.ark [cmvn.scp]  --cmvn global|speaker (stats of these features, not applied), or
     applied_cmvn.ark [applied_cmvn.scp]  the stats applied when --apply-cmvn
-    .pase_dump.json      what the dump was made from (the stamp); marks the folder as ours
-    .pase_dump_audio.jsonl  size, mtime (and sha256 with --verify) of every audio file
+    .pase_dump.json      what the dump was made from (the stamp, with the size, mtime and
+                         with --verify sha256 of every audio file); marks the folder as ours
     split<N>utt/<1..N>   the job inputs
     data/jobs.json       what every job does
     data/feats.<n>.{ark,scp} utt2num_frames.<n> done.<n>   job outputs
@@ -67,13 +67,13 @@ from pase.io.datadir import (
     write_kv,
 )
 from pase.io.lock import LOCK_NAME, LockedError, OutputLock
+from pase.io.provenance import audio_changes, audio_table, sha256_file
 from pase.io.tables import WSpecifier, input_files, read_input, write_features
 from pase.version import __version__
 
 FEAT_TYPES = ("pase", "mfcc", "fbank")
 CMVN_TYPES = ("none", "global", "speaker")
 STAMP = ".pase_dump.json"
-AUDIO_STAMP = ".pase_dump_audio.jsonl"
 LEGACY_STAMP = ".dump_stamp"
 #: options that do not change the features (how and where jobs run)
 _RUN_OPTIONS = ("cmd", "nj", "num_threads", "device")
@@ -153,14 +153,6 @@ class DumpResult:
 
 
 # ---------------------------------------------------------------------- what a dump depends on
-def _sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
@@ -175,67 +167,46 @@ def _audio_files(utts: Iterable) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def _audio_table(files: dict[str, str], verify: bool) -> dict[str, list]:
-    """``file -> [size, mtime_ns]`` (+ sha256 with ``verify``)."""
-    out: dict[str, list] = {}
-    for f, utt in files.items():
-        try:
-            st = os.stat(f)
-            row: list = [st.st_size, st.st_mtime_ns]
-            if verify:
-                row.append(_sha256(f))
-        except FileNotFoundError:
-            raise DumpError(f"utterance {utt!r} ({f}): audio file does not exist") from None
-        except OSError as e:
-            raise DumpError(f"utterance {utt!r} ({f}): cannot read the audio file ({e})") from e
-        out[f] = row
-    return out
-
-
-def _read_audio_table(path: Path) -> dict[str, list]:
-    out: dict[str, list] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            name, *row = json.loads(line)
-            out[name] = row
-    return out
+def _audio_table(files: dict[str, str], verify: bool) -> dict[str, dict[str, Any]]:
+    """:func:`pase.io.provenance.audio_table` of ``files``; a missing file is an error naming
+    its utterance."""
+    table = audio_table(files, verify=verify)
+    for f, entry in table.items():
+        if entry.get("missing"):
+            raise DumpError(f"utterance {files[f]!r} ({f}): audio file does not exist")
+    return table
 
 
 def _data_files(src: Path) -> dict[str, str]:
     """sha256 of the data dir's own files (not the feature tables tools write there)."""
     return {
-        f.name: _sha256(f)
+        f.name: sha256_file(f)
         for f in sorted(src.iterdir())
         if f.is_file() and not f.name.startswith(".") and f.name not in _NOT_INPUTS
     }
 
 
-def compute_stamp(
-    src: Path, opts: DumpOptions, audio: dict[str, list], verify: bool
-) -> dict[str, Any]:
-    """Everything the features of a dump depend on (see the module docstring)."""
+def compute_stamp(src: Path, opts: DumpOptions) -> dict[str, Any]:
+    """Everything the features of a dump depend on besides the audio files (see the module
+    docstring)."""
     stamp: dict[str, Any] = {
         "pase_version": __version__,
         "data": _data_files(src),
-        "audio_stat": _digest({f: r[:2] for f, r in audio.items()}),
-        "audio_sha256": _digest({f: r[2] for f, r in audio.items()}) if verify else None,
         "options": {k: v for k, v in asdict(opts).items() if k not in _RUN_OPTIONS},
     }
     stamp["options"].pop("pase_ckpt")
     stamp["options"].pop("cmvn_stats")
-    stamp["cmvn_stats_sha256"] = _sha256(opts.cmvn_stats) if opts.cmvn_stats else None
+    stamp["cmvn_stats_sha256"] = sha256_file(opts.cmvn_stats) if opts.cmvn_stats else None
     if opts.feat_type == "pase":
         from pase.models.frontend import load_config
 
         stamp["frontend_config"] = _digest(load_config(opts.pase_cfg))
-        stamp["checkpoint_sha256"] = _sha256(opts.pase_ckpt) if opts.pase_ckpt else None
+        stamp["checkpoint_sha256"] = sha256_file(opts.pase_ckpt) if opts.pase_ckpt else None
     return stamp
 
 
-def _differences(
-    old: dict[str, Any], new: dict[str, Any], verify: bool, old_audio: dict, audio: dict
-) -> list[str]:
-    """What changed between two stamps, in words (empty: up to date)."""
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What changed between two stamps (without the audio), in words (empty: nothing)."""
     out = []
     names = {
         "pase_version": "the pase version",
@@ -254,20 +225,6 @@ def _differences(
     for k in sorted({*oo, *no}):
         if oo.get(k) != no.get(k):
             out.append(f"option {k}: {oo.get(k)!r} -> {no.get(k)!r}")
-    key, col = ("audio_sha256", 2) if verify else ("audio_stat", slice(0, 2))
-    if verify and old.get(key) is None:
-        out.append("the audio contents (the dump was made without --verify)")
-    elif old.get(key) != new.get(key):
-        changed = sorted(
-            f
-            for f in {*old_audio, *audio}
-            if (old_audio.get(f) or [None] * 3)[col] != (audio.get(f) or [None] * 3)[col]
-        )
-        shown = ", ".join(changed[:3]) + (
-            f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        )
-        what = "contents" if verify else "size or modification time"
-        out.append(f"the {what} of {len(changed) or 'some'} audio file(s) ({shown})")
     return out
 
 
@@ -622,11 +579,13 @@ def _dump(
     log: Callable[[str], None],
 ) -> DumpResult:
     audio = _audio_table(audio_files, verify)
-    stamp = compute_stamp(src, opts, audio, verify)
+    stamp = compute_stamp(src, opts)
     old: dict[str, Any] = {}
+    old_audio: dict[str, Any] = {}
     if (dump / STAMP).is_file():
-        old = json.loads((dump / STAMP).read_text()).get("stamp") or {}
-    changes = _differences(old, stamp, verify, _read_audio_table(dump / AUDIO_STAMP), audio)
+        saved = json.loads((dump / STAMP).read_text())
+        old, old_audio = saved.get("stamp") or {}, saved.get("audio") or {}
+    changes = _differences(old, stamp) + audio_changes(old_audio, audio, verify)
     complete = (dump / ".complete").is_file() and (dump / "feats.scp").is_file()
     out = dump / "data"
     if not force and not changes and complete:
@@ -799,10 +758,8 @@ def _dump(
     return DumpResult(dump, len(merged), info["num_frames"], dim, sorted(set(jobs_run)), skipped)
 
 
-def _write_stamp(dump: Path, stamp: dict[str, Any], audio: dict[str, list]) -> None:
-    with atomic_open(dump / AUDIO_STAMP, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps([name, *row]) + "\n" for name, row in audio.items())
-    write_json_atomic(dump / STAMP, {"tool": "pase-dump-feats", "stamp": stamp})
+def _write_stamp(dump: Path, stamp: dict[str, Any], audio: dict[str, Any]) -> None:
+    write_json_atomic(dump / STAMP, {"tool": "pase-dump-feats", "stamp": stamp, "audio": audio})
 
 
 def _job_main(argv: list[str]) -> int:

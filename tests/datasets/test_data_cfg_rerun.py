@@ -13,7 +13,7 @@ import soundfile as sf
 
 from pase.bin.make_data_cfg import main
 from pase.data import ChunkDataset, from_data_cfg
-from pase.data.provenance import read_stamp, stamp_path
+from pase.io.provenance import read_stamp, stamp_path
 from tests.datasets.conftest import make_corpus, signature, write_wav
 
 

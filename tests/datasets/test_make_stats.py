@@ -14,7 +14,7 @@ import torch
 from pase.bin.make_data_cfg import main as make_cfg
 from pase.bin.make_stats import main, stats_loader
 from pase.data import from_datadir
-from pase.data.provenance import read_stamp, stamp_path
+from pase.io.provenance import read_stamp, stamp_path
 from pase.targets import TargetSet
 from pase.targets.stats import TargetStats
 from tests.conftest import harmonic

@@ -144,7 +144,9 @@ def _some(items: list[str]) -> str:
     return ", ".join(items[:_EXAMPLES]) + more
 
 
-def _audio_changes(old: Mapping[str, Any], new: Mapping[str, Any], verify: bool) -> list[str]:
+def audio_changes(old: Mapping[str, Any], new: Mapping[str, Any], verify: bool) -> list[str]:
+    """What changed between two :func:`audio_table` results, in words (empty: nothing);
+    ``verify`` compares content hashes, else size and modification time."""
     out = []
     removed = sorted(set(old) - set(new))
     added = sorted(set(new) - set(old))
@@ -219,7 +221,7 @@ def stale_reasons(
             reasons.append(f"input {k} ({b.get('path')}): appeared")
         else:
             reasons.append(f"input {k} ({b.get('path')}): contents changed")
-    reasons += _audio_changes(old.get("audio", {}), new["audio"], verify)
+    reasons += audio_changes(old.get("audio", {}), new["audio"], verify)
     return reasons
 
 
