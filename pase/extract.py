@@ -7,6 +7,7 @@ it returns Kaldi-style ``(T, C)`` float32 matrices at 100 frames/s.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 
 from pase.models.frontend import WaveFe, apply_mode, wf_builder
 
-__all__ = ["extract_features", "load_encoder", "resolve_device"]
+__all__ = ["encoder_function", "extract_features", "load_encoder", "resolve_device"]
 
 
 def resolve_device(device: str | torch.device | None = "cpu") -> torch.device:
@@ -90,3 +91,21 @@ def extract_features(
     if mode is not None:
         out = apply_mode(torch.from_numpy(out).t().unsqueeze(0), mode)[0].t().contiguous().numpy()
     return out
+
+
+def encoder_function(
+    model: WaveFe,
+    *,
+    mode: str | None = None,
+    chunk_seconds: float | None = 20.0,
+    peak_normalize: bool = False,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``wav (L,) -> (T, C)``: :func:`extract_features` with these options fixed (what the
+    feature-table writers take)."""
+
+    def encode(wav: np.ndarray) -> np.ndarray:
+        return extract_features(
+            model, wav, mode=mode, chunk_seconds=chunk_seconds, peak_normalize=peak_normalize
+        )
+
+    return encode

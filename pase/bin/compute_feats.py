@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+from pase.bin.cli import add_channel, add_skip_short
 from pase.features.kaldi import FrameOptions, fbank, mfcc
-from pase.io.audio import parse_channel
 
 
 def _bool(text: str) -> bool:
@@ -48,17 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-length-ms", type=float, default=25.0)
     p.add_argument("--frame-shift-ms", type=float, default=10.0)
     p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
-    p.add_argument("--utt2num-frames", help="also write utt2num_frames here")
-    p.add_argument(
-        "--channel",
-        type=parse_channel,
-        help="multi-channel audio: 0-based channel to keep, or 'mix' (default: mono only)",
-    )
-    p.add_argument(
-        "--skip-short",
-        action="store_true",
-        help="leave out (and report) utterances shorter than one frame instead of failing",
-    )
+    p.add_argument("--utt2num-frames", type=Path, help="also write utt2num_frames here")
+    add_channel(p)
+    add_skip_short(p)
     return p
 
 
@@ -92,34 +85,20 @@ def feature_function(args: argparse.Namespace) -> Callable[[np.ndarray], np.ndar
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from pathlib import Path
-
-    from pase.io.tables import input_files, parse_wspecifier, read_input, write_features
+    from pase.bin.cli import write_table
+    from pase.io.tables import parse_wspecifier, read_input
 
     try:
         wspec = parse_wspecifier(args.wspecifier)
         utts = read_input(args.input)
-        res = write_features(
-            utts,
-            wspec,
-            feature_function(args),
-            compression_method=args.compression_method,
-            utt2num_frames=Path(args.utt2num_frames) if args.utt2num_frames else None,
-            min_samples=frame_options(args).frame_length,  # snip_edges: one full window
-            skip_short=args.skip_short,
-            protect=input_files(args.input),
-            channel=args.channel,
-            log=lambda m: print(f"pase-compute-feats: {m}", file=sys.stderr),
-        )
+        min_samples = frame_options(args).frame_length  # snip_edges: one full window
+        write_table(
+            "pase-compute-feats", args, utts, wspec, feature_function(args), min_samples,
+            what=f" ({args.feat_type})",
+        )  # fmt: skip
     except (ValueError, OSError, ImportError) as e:
         print(f"pase-compute-feats: error: {e}", file=sys.stderr)
         return 1
-    print(
-        f"pase-compute-feats: wrote {len(res.frames)} utterances, {sum(res.frames.values())} "
-        f"frames ({args.feat_type}) to {wspec.ark or 'standard output'}"
-        + (f"; left out {len(res.skipped)} too short" if res.skipped else ""),
-        file=sys.stderr,
-    )
     return 0
 
 

@@ -25,8 +25,8 @@ import argparse
 import shlex
 import sys
 
+from pase.bin.cli import add_channel, add_rerun_options, add_skip_short
 from pase.features.dump import DumpError, DumpOptions, dump_features
-from pase.io.audio import parse_channel
 from pase.io.datadir import DataDirError
 from pase.io.lock import LockedError
 
@@ -46,22 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="utils/run.pl",
         help='job launcher, e.g. "utils/run.pl" or "utils/slurm.pl --mem 4G"',
     )
-    g.add_argument("--force", action="store_true", help="redo everything")
-    g.add_argument(
-        "--verify",
-        action="store_true",
-        help="track the audio by content (sha256 of every file) instead of size and mtime",
-    )
-    g.add_argument(
-        "--channel",
-        type=parse_channel,
-        help="multi-channel audio: 0-based channel to keep, or 'mix' (default: mono only)",
-    )
-    g.add_argument(
-        "--skip-short",
-        action="store_true",
-        help="leave out (listed in skipped_utts) utterances shorter than one frame",
-    )
+    add_rerun_options(g, "redo everything")
+    add_channel(g)
+    add_skip_short(g)
     g = p.add_argument_group("features")
     g.add_argument("--feat-type", choices=("pase", "mfcc", "fbank"), default="pase")
     g.add_argument(

@@ -19,12 +19,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from pase.extract import extract_features, load_encoder
-from pase.io.audio import parse_channel
-from pase.io.tables import input_files, parse_wspecifier, read_input, write_features
+from pase.bin.cli import add_channel, add_skip_short, write_table
+from pase.extract import encoder_function, load_encoder
+from pase.io.tables import parse_wspecifier, read_input
 
 MODES = ("avg_norm", "avg_concat", "avg_norm_concat")
 
@@ -49,16 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
     p.add_argument("--utt2num-frames", type=Path, help="also write utt2num_frames here")
     p.add_argument("--num-threads", type=int, help="torch CPU threads")
-    p.add_argument(
-        "--channel",
-        type=parse_channel,
-        help="multi-channel audio: 0-based channel to keep, or 'mix' (default: mono only)",
-    )
-    p.add_argument(
-        "--skip-short",
-        action="store_true",
-        help="leave out (and report) utterances too short for one frame instead of failing",
-    )
+    add_channel(p)
+    add_skip_short(p)
     return p
 
 
@@ -75,37 +66,13 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         model = load_encoder(args.cfg, args.ckpt, args.device, seed=args.seed)
-
-        def encode(wav: np.ndarray) -> np.ndarray:
-            return extract_features(
-                model,
-                wav,
-                mode=args.mode,
-                chunk_seconds=args.chunk_seconds,
-                peak_normalize=args.peak_norm,
-            )
-
-        res = write_features(
-            utts,
-            wspec,
-            encode,
-            compression_method=args.compression_method,
-            utt2num_frames=args.utt2num_frames,
-            min_samples=model.min_input_samples,
-            skip_short=args.skip_short,
-            protect=input_files(args.input),
-            channel=args.channel,
-            log=lambda m: print(f"pase-extract: {m}", file=sys.stderr),
+        encode = encoder_function(
+            model, mode=args.mode, chunk_seconds=args.chunk_seconds, peak_normalize=args.peak_norm
         )
+        write_table("pase-extract", args, utts, wspec, encode, model.min_input_samples)
     except (ValueError, OSError) as e:
         print(f"pase-extract: error: {e}", file=sys.stderr)
         return 1
-    print(
-        f"pase-extract: wrote {len(res.frames)} utterances, {sum(res.frames.values())} frames "
-        f"to {wspec.ark or 'standard output'}"
-        + (f"; left out {len(res.skipped)} too short" if res.skipped else ""),
-        file=sys.stderr,
-    )
     return 0
 
 

@@ -32,6 +32,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pase.bin.cli import add_rerun_options, channel_type
 from pase.data.data_cfg import (
     SplitError,
     build_data_cfg,
@@ -42,12 +43,12 @@ from pase.data.data_cfg import (
     read_speaker_map,
 )
 from pase.data.items import AudioItem, DataConfigError, from_datadir
-from pase.io.provenance import audio_files, audio_table, input_entry, make_stamp, up_to_date
-from pase.io.provenance import write_stamp as write_provenance
 from pase.data.validate import AudioValidationError, validate_items
 from pase.io.atomic import write_json_atomic
-from pase.io.audio import audio_instead_of, parse_channel
+from pase.io.audio import audio_instead_of
 from pase.io.datadir import DataDirError
+from pase.io.provenance import audio_files, audio_table, input_entry, make_stamp, up_to_date
+from pase.io.provenance import write_stamp as write_provenance
 
 log = logging.getLogger("pase-make-data-cfg")
 
@@ -95,7 +96,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--num_workers", type=int, default=4, help="threads reading headers")
     p.add_argument(
         "--channel",
-        type=_channel_arg,
+        type=channel_type,
         default=None,
         help="multi-channel audio: keep channel N (0-based) or 'mix' (average); recorded in "
         "each entry of the cfg (default: every file must be mono)",
@@ -106,21 +107,8 @@ def get_parser() -> argparse.ArgumentParser:
         help="decode every file entirely (default: headers, the last frames of compressed "
         "files, and float files entirely for NaN/Inf)",
     )
-    p.add_argument("--force", action="store_true", help="recompute even if up to date")
-    p.add_argument(
-        "--verify",
-        action="store_true",
-        help="compare audio files by SHA-256 content hash for the up-to-date check (default: "
-        "size and modification time)",
-    )
+    add_rerun_options(p)
     return p
-
-
-def _channel_arg(text: str) -> int | str:
-    try:
-        return parse_channel(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 def _from_list(

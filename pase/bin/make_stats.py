@@ -34,9 +34,15 @@ from pathlib import Path
 
 import torch
 
+from pase.bin.cli import add_rerun_options, channel_type
 from pase.data.dataset import ChunkDataset
 from pase.data.items import AudioSet, DataConfigError, open_audio_set
 from pase.data.loader import ChunkLoader
+from pase.data.sampler import ChunkBatchSampler
+from pase.data.validate import AudioValidationError, validate_items
+from pase.extract import resolve_device
+from pase.io.audio import AudioError
+from pase.io.datadir import DataDirError
 from pase.io.provenance import (
     audio_files,
     audio_table,
@@ -45,11 +51,6 @@ from pase.io.provenance import (
     up_to_date,
     write_stamp,
 )
-from pase.data.sampler import ChunkBatchSampler
-from pase.data.validate import AudioValidationError, validate_items
-from pase.extract import resolve_device
-from pase.io.audio import AudioError, parse_channel
-from pase.io.datadir import DataDirError
 from pase.targets import TargetSet, WorkersConfigError
 from pase.targets.stats import STD_MODES, StatsAccumulator, StatsError, TargetStats
 from pase.targets.target_set import BUILTIN_CFGS, CONF_DIR
@@ -99,26 +100,13 @@ def get_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--channel",
-        type=_channel_arg,
+        type=channel_type,
         default=None,
         help="with --data_dir: multi-channel audio keeps channel N (0-based) or 'mix' "
         "(average); a data cfg records its own (default: every file must be mono)",
     )
-    p.add_argument("--force", action="store_true", help="recompute even if up to date")
-    p.add_argument(
-        "--verify",
-        action="store_true",
-        help="compare audio files by SHA-256 content hash for the up-to-date check (default: "
-        "size and modification time)",
-    )
+    add_rerun_options(p)
     return p
-
-
-def _channel_arg(text: str) -> int | str:
-    try:
-        return parse_channel(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from e
 
 
 #: options that change the statistics (recorded in the stamp)

@@ -419,20 +419,16 @@ def run_job(spec_file: str | os.PathLike, n: int) -> int:
         if opts.feat_type == "pase":
             import torch
 
-            from pase.extract import extract_features, load_encoder
+            from pase.extract import encoder_function, load_encoder
 
             torch.set_num_threads(opts.num_threads)
             model = load_encoder(opts.pase_cfg, opts.pase_ckpt, opts.device)
-
-            def encode(wav: np.ndarray) -> np.ndarray:
-                return extract_features(
-                    model,
-                    wav,
-                    mode=opts.mode,
-                    chunk_seconds=opts.chunk_seconds,
-                    peak_normalize=opts.peak_norm,
-                )
-
+            encode = encoder_function(
+                model,
+                mode=opts.mode,
+                chunk_seconds=opts.chunk_seconds,
+                peak_normalize=opts.peak_norm,
+            )
         else:
             from pase.bin.compute_feats import feature_function
 
