@@ -110,7 +110,17 @@ def build_parser() -> configargparse.ArgumentParser:
     g.add_argument("--no-cuda", dest="no_cuda", action="store_true", help="train on CPU")
     g.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
     g.add_argument(
-        "--no_continue", type=str2bool, default=False, help="start afresh, ignoring checkpoints"
+        "--no_continue",
+        type=str2bool,
+        default=False,
+        help="start afresh: remove the training states of an earlier run in --save_path",
+    )
+    g.add_argument(
+        "--allow_config_change",
+        type=str2bool,
+        default=False,
+        help="resume even if options or input files differ from the saved run's (logged); "
+        "see pase.train.fingerprint for what is compared",
     )
     return p
 

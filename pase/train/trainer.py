@@ -9,6 +9,22 @@ Resumable exactly: the training state (weights, optimizers, data position, every
 saved atomically every ``ckpt_interval`` steps and at epoch ends, and a restart of the same
 command continues from the newest state. Under ``torchrun`` the model is wrapped in
 DistributedDataParallel, the data are sharded by rank, and rank 0 logs and saves.
+
+:func:`train` (what ``pase-train`` runs) adds the guards of a real run around
+:class:`Trainer`:
+
+- one writer per ``--save_path``: rank 0 holds :class:`pase.io.lock.OutputLock` from before
+  the data are opened until it exits (a second run fails at once naming the holder's pid);
+- temporary files of atomic writes that a killed run left in ``--save_path``
+  (``.<name>.<random>.tmp``) are removed once the lock is held;
+- a resume is refused when the run's fingerprint (options and input files, see
+  :mod:`pase.train.fingerprint`) differs from the saved one, unless
+  ``--allow_config_change true`` (then the changes are logged);
+- SIGTERM / SIGINT finish the current step, save a training state and raise
+  :class:`pase.train.signals.Interrupted` (exit code 143 / 130). Under ``torchrun`` (which
+  forwards the signal to every rank and kills them 30 s later) the ranks agree on the step
+  to stop after through the all-reduce every step already does, then save together; a state
+  too slow to write within torchrun's grace period is lost, and the previous one is resumed.
 """
 
 from __future__ import annotations
@@ -16,6 +32,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import signal
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -30,14 +48,17 @@ from pase.data import AudioSet, ChunkBatch, build_chunk_loader, open_audio_set
 from pase.data.loader import ChunkLoader
 from pase.distortions import Distortions
 from pase.io.atomic import torch_save_atomic, write_json_atomic
+from pase.io.lock import OutputLock
 from pase.models.frontend import WaveFe, wf_builder
 from pase.models.workers import Embeddings, WorkerSet
 from pase.targets import TargetSet
 from pase.targets.stats import TargetStats
+from pase.train import fingerprint as fp
 from pase.train import state as st
 from pase.train.monitor import Monitor
 from pase.train.options import to_dict
 from pase.train.schedules import lr_factor
+from pase.train.signals import Interrupted, StopSignals
 
 
 class TrainingError(RuntimeError):
@@ -75,9 +96,18 @@ def _optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.
 class Trainer:
     """Builds everything from parsed ``pase-train`` options and runs the loop (:meth:`fit`)."""
 
-    def __init__(self, args: argparse.Namespace, *, progress: bool | None = None) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        *,
+        progress: bool | None = None,
+        stop: StopSignals | None = None,
+    ) -> None:
+        """``stop``: the signal catcher of :func:`train` (None: signals are not handled)."""
         self.args = args
         self.save_path = Path(args.save_path)
+        self.stop = stop
+        self.notes: list[str] = []  # logged when fit() starts
         self._setup_distributed()
         self.is_main = self.rank == 0
         # --- data (checked before anything heavy happens)
@@ -86,6 +116,11 @@ class Trainer:
         a = args
         self.targets = TargetSet.from_workers_cfg(a.net_cfg)
         self.stats = self._load_stats()
+        self.fingerprint = fp.fingerprint(
+            a,
+            train_files=len(self.train_set),
+            valid_files=None if self.valid_set is None else len(self.valid_set),
+        )
         # --- model: identical initialisation on every rank
         torch.manual_seed(a.seed)
         frontend = wf_builder(a.fe_cfg)
@@ -141,10 +176,14 @@ class Trainer:
             self.total_steps = min(self.total_steps, a.max_steps)
         self.step = 0
         self.last_lrs: dict[str, float] = {}
+        self._saved_step: int | None = None
+        self._stop_agreed = False
         history = None
         resumed = None if a.no_continue else st.load_latest_state(self.save_path)
         if resumed is not None:
+            self._check_fingerprint(resumed)
             history = self._restore(resumed)
+            self._saved_step = self.step
         self.monitor = Monitor(
             self.save_path, log_freq=a.log_freq, total_steps=self.total_steps,
             tensorboard=a.tensorboard, enabled=self.is_main, history=history, progress=progress,
@@ -206,6 +245,27 @@ class Trainer:
         return stats
 
     # ------------------------------------------------------------------ state
+    def _check_fingerprint(self, state: dict[str, Any]) -> None:
+        """Refuse to resume ``state`` when the run's options or input files differ (see
+        :mod:`pase.train.fingerprint`), unless ``--allow_config_change``; notes the changes."""
+        path = state["path"]
+        old = state.get("fingerprint")
+        if not isinstance(old, dict):
+            self.notes.append(
+                f"WARNING: {path} was saved without a run fingerprint (by an older pase-train): "
+                "the options and input files could not be checked against that run"
+            )
+            return
+        diffs = fp.differences(old, self.fingerprint)
+        if not diffs:
+            return
+        if not self.args.allow_config_change:
+            raise TrainingError(fp.refusal(path, diffs))
+        self.notes.append(
+            f"--allow_config_change: resuming {path} with {len(diffs)} change(s) (saved -> now):"
+        )
+        self.notes.extend(f"  {line}" for line in fp.change_lines(diffs))
+
     def _state(self) -> dict[str, Any]:
         rng = {
             "global": st.rng_state(self.device),
@@ -227,6 +287,7 @@ class Trainer:
             "rng": rngs,
             "history": self.monitor.history,
             "options": to_dict(self.args),
+            "fingerprint": self.fingerprint,
             "world_size": self.world_size,
         }
 
@@ -263,6 +324,7 @@ class Trainer:
         if self.is_main:
             st.save_state(self.save_path, self.step, state, keep=self.args.max_ckpts)
             self.monitor.save_history()
+        self._saved_step = self.step
 
     def save_frontend(self, epoch: int) -> Path:
         """``FE_e{epoch}.ckpt``: the encoder's raw state_dict, like the published file."""
@@ -365,9 +427,15 @@ class Trainer:
         return times
 
     def _all_finite(self, total: Tensor) -> bool:
+        """Whether the loss is finite on every rank; under DDP the same all-reduce also
+        agrees on whether any rank got a stop signal (``_stop_agreed``)."""
         ok = torch.isfinite(total.detach()).to(torch.float32)
         if self.world_size > 1:
-            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+            go_on = ok.new_tensor(0.0 if self.stop is not None and self.stop.requested else 1.0)
+            flags = torch.stack([ok, go_on])
+            dist.all_reduce(flags, op=dist.ReduceOp.MIN)
+            ok = flags[0]
+            self._stop_agreed = bool(flags[1].item() < 1)
         return bool(ok.item() > 0)
 
     def _nonfinite(self, batch: ChunkBatch, losses: dict[str, Tensor]) -> None:
@@ -417,14 +485,51 @@ class Trainer:
         self.monitor.valid(self.step, self.loader.epoch, means, total)
         return means
 
+    # ------------------------------------------------------------------ stopping on signals
+    def _stop_requested(self, *, after_step: bool) -> bool:
+        """Whether to stop now; all ranks get the same answer (after a step: the flag agreed
+        in :meth:`_all_finite`; elsewhere: one all-reduce)."""
+        if self.stop is None:
+            return False
+        if self.world_size == 1:
+            return self.stop.requested
+        if after_step:
+            return self._stop_agreed
+        flag = torch.tensor([1.0 if self.stop.requested else 0.0], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item() > 0)
+
+    def _interrupt(self) -> None:
+        """Save the training state (unless this step's is saved) and raise Interrupted."""
+        assert self.stop is not None
+        self.monitor.flush_interval(self.step, self.loader.epoch, self.last_lrs)
+        with self.stop.saving():
+            if self._saved_step != self.step:  # the same answer on every rank
+                self.save()
+        path = st.state_path(self.save_path, self.step)
+        err = Interrupted(self.stop.signum or signal.SIGTERM, self.step, str(path))
+        self.monitor.line(str(err))
+        raise err
+
     # ------------------------------------------------------------------ loop
     def fit(self) -> None:
-        """Train until ``--epoch`` epochs or ``--max_steps`` steps are done (resuming)."""
+        """Train until ``--epoch`` epochs or ``--max_steps`` steps are done (resuming).
+
+        With a :class:`StopSignals` (``stop=``), a SIGTERM/SIGINT makes it save after the
+        current step and raise :class:`Interrupted`."""
         a = self.args
+        if self.stop is not None:
+            self.stop.armed = True
+            if self.stop.requested:  # arrived while building
+                raise Interrupted(self.stop.signum or signal.SIGTERM)
         if self.is_main:
             self.save_path.mkdir(parents=True, exist_ok=True)
+            if a.no_continue:
+                self._remove_earlier_states()
             write_json_atomic(self.save_path / "train_opts.json", to_dict(a))
             _write_yaml(self.save_path / "train.yaml", to_dict(a))
+        for note in self.notes:
+            self.monitor.line(note)
         if a.warmup is not None:
             self.monitor.line(
                 "note: --warmup is the original's unused legacy option; use --lr_warmup_steps"
@@ -443,11 +548,13 @@ class Trainer:
             )
             self.validate()
         try:
+            if self._stop_requested(after_step=False):
+                self._interrupt()
             while self.loader.epoch < a.epoch and self.step < self.total_steps:
                 epoch = self.loader.epoch
                 t_wait = time.perf_counter()
                 stopped = False
-                for batch in self.loader:
+                for batch in self._batches():
                     wait = time.perf_counter() - t_wait
                     self.train_step(batch, wait)
                     if self.step % a.log_freq == 0:
@@ -455,6 +562,8 @@ class Trainer:
                     if self.step >= self.total_steps:
                         stopped = True
                         break
+                    if self._stop_requested(after_step=True):
+                        self._interrupt()
                     if self.step % a.ckpt_interval == 0:
                         self.save()
                     t_wait = time.perf_counter()
@@ -464,10 +573,86 @@ class Trainer:
                 self.save()
                 if stopped:
                     break
+                if self._stop_requested(after_step=False):
+                    self._interrupt()
         finally:
             self.monitor.close()
             if self.world_size > 1 and dist.is_initialized():
                 dist.barrier()
+
+    def _batches(self) -> Any:
+        """The loader's batches; a loader failure after a stop signal (a Ctrl-C also stops
+        DataLoader workers) becomes the graceful stop, at the last completed step."""
+        it = iter(self.loader)
+        while True:
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            except Exception:
+                if self.stop is not None and self.stop.requested and self.world_size == 1:
+                    self._interrupt()
+                raise
+            yield batch
+
+    def _remove_earlier_states(self) -> None:
+        """``--no_continue``: delete the training states of an earlier run in save_path (else
+        they would outrank this run's states in rotation and on the next resume)."""
+        old = st.list_states(self.save_path)
+        for _, path in old:
+            path.unlink(missing_ok=True)
+        if old:
+            self.notes.append(
+                f"--no_continue: removed {len(old)} training state(s) of an earlier run "
+                f"({', '.join(p.name for _, p in old)})"
+            )
+
+
+#: temporary files of pase.io.atomic.atomic_open: ".<final name>.<random>.tmp"
+TEMP_FILE = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]+\.tmp$")
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> list[str]:
+    """Delete the atomic-write temporary files (``.<name>.<random>.tmp``) directly in
+    ``folder`` (a killed writer leaves them); call only while holding the folder's lock.
+    Returns the names removed."""
+    removed: list[str] = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for p in sorted(folder.iterdir()):
+        if TEMP_FILE.match(p.name) and p.is_file() and not p.is_symlink():
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(p.name)
+    return removed
+
+
+def train(args: argparse.Namespace, *, progress: bool | None = None) -> Trainer:
+    """Run ``pase-train``: lock ``--save_path`` (rank 0), remove stale temporary files, build
+    the :class:`Trainer` and fit, stopping gracefully on SIGTERM/SIGINT.
+
+    Raises:
+        pase.io.lock.LockedError: another process writes ``--save_path``.
+        Interrupted: a stop signal arrived (a state was saved when training had started).
+    """
+    rank = int(os.environ.get("RANK", "0"))
+    lock = OutputLock(args.save_path, "pase-train") if rank == 0 else nullcontext()
+    with StopSignals() as stop, lock:
+        notes = []
+        if rank == 0:
+            removed = remove_stale_temp_files(args.save_path)
+            if removed:
+                notes.append(
+                    f"removed {len(removed)} temporary file(s) left by an interrupted run: "
+                    + ", ".join(removed)
+                )
+        trainer = Trainer(args, progress=progress, stop=stop)
+        trainer.notes[:0] = notes
+        trainer.fit()
+    return trainer
 
 
 def _to_cpu(obj: Any) -> Any:
