@@ -38,3 +38,15 @@ def test_unknown_config_key_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         parse_options(["--config", str(bad), "--data_cfg", "x.json"])
     assert "batchsize" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "expected"), [("true", True), ("false", False), ("yes", True)])
+def test_allow_config_change_from_yaml(tmp_path: Path, text: str, expected: bool) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"net_cfg: workers+\nallow_config_change: {text}\n")
+    args = parse_options(["--config", str(cfg), "--data_cfg", "x.json"])
+    assert args.allow_config_change is expected
+    assert parse_options(["--net_cfg", "workers", "--data_cfg", "x"]).allow_config_change is False
+    # the command line wins over the YAML
+    args = parse_options(["--config", str(cfg), "--data_cfg", "x", "--allow_config_change", "no"])
+    assert args.allow_config_change is False
