@@ -99,6 +99,19 @@ def test_signals_while_stepping_and_saving(tiny_setup, tmp_path: Path, monkeypat
     assert (save / LOCK_NAME).stat().st_size == 0
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [(b"", r"the file is empty"), (b'{"step": 2}', r"JSON text"), (b"\x80\x02}q", r"cut short")],
+)
+def test_unreadable_newest_state_is_named_and_skipped(tmp_path: Path, content, says) -> None:
+    st.save_state(tmp_path, 1, {"model": {"w": torch.ones(2)}}, keep=5)
+    st.state_path(tmp_path, 2).write_bytes(content)  # e.g. overwritten by hand
+    with pytest.warns(UserWarning, match=rf"train_state_000000002\.pt: not a PyTorch checkpoint "
+                      rf"\(.*{says}"):  # fmt: skip
+        state = st.load_latest_state(tmp_path)
+    assert state["step"] == 1
+
+
 def test_remove_stale_temp_files_only_takes_atomic_write_temporaries(tmp_path: Path) -> None:
     for name in [*STALE, *NOT_STALE, "train_state_000000001.pt"]:
         (tmp_path / name).write_text("x")
