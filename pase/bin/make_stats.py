@@ -267,6 +267,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for k in stats.keys:
         log.info("%s: %d channels, std mode %s", k, stats.mean[k].numel(), stats.std_mode)
+    for k, idx in stats.floored().items():
+        log.warning(
+            "%s: %d channel(s) %s were constant in the sampled data (std floored when "
+            "normalising, so they are scaled up to 1e5x in training); use more or more varied "
+            "data (--max_batches, --chunk_size)",
+            k, len(idx), idx[:10],
+        )  # fmt: skip
     log.info("wrote %s in %.1f s", out, time.perf_counter() - t0)
     return 0
 

@@ -318,3 +318,21 @@ def test_audio_file_given_as_data(setup, tmp_path: Path, capsys) -> None:
         argv = [flag, str(wav), "--net_cfg", str(cfg), "--out_file", str(tmp_path / "s.json")]
         assert main(argv) == 1
         assert f"{wav} is an audio file (WAV), expected a" in capsys.readouterr().err
+
+
+def test_constant_channels_are_reported(tmp_path: Path, caplog) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    scp = [
+        f"u{k} {write_wav(tmp_path / f'u{k}.wav', np.zeros(8000, np.float32))}\n" for k in range(4)
+    ]
+    (data / "wav.scp").write_text("".join(scp))
+    (data / "utt2spk").write_text("".join(f"u{k} s{k % 2}\n" for k in range(4)))
+    cfg = tmp_path / "workers.cfg"
+    cfg.write_text(json.dumps({"regr": [WORKERS["regr"][1]]}))
+    argv = ["--data_dir", str(data), "--net_cfg", str(cfg), "--out_file", str(tmp_path / "s.json"),
+            "--chunk_size", "1600", "--batch_size", "2", "--max_batches", "2"]  # fmt: skip
+    with caplog.at_level("WARNING"):
+        assert main(argv) == 0
+    assert any("mfcc: 13 channel(s)" in r.getMessage() and "constant" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
