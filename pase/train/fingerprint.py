@@ -39,11 +39,11 @@ depends on it).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
+from pase.io.provenance import sha256_file
 from pase.models.frontend import BUILTIN_CONFIGS
 from pase.targets.target_set import BUILTIN_CFGS
 
@@ -70,12 +70,8 @@ _SHOWN_HEX = 12
 
 
 def file_digest(path: str | os.PathLike) -> str:
-    """``"sha256:<hex>"`` of a file's bytes (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return f"sha256:{h.hexdigest()}"
+    """``"sha256:<hex>"`` of a file's bytes."""
+    return f"sha256:{sha256_file(path)}"
 
 
 def _digest_or_none(path: str | os.PathLike | None) -> str | None:
