@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from pase.bin.cli import add_channel, add_skip_short
-from pase.features.kaldi import FrameOptions, fbank, mfcc
+from pase.features.kaldi import FrameOptions, KaldiFeatures
 
 
 def _bool(text: str) -> bool:
@@ -55,32 +52,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def frame_options(args: argparse.Namespace) -> FrameOptions:
-    """Framing options of the parsed command line."""
-    return FrameOptions(
+def features_from_args(args: argparse.Namespace) -> KaldiFeatures:
+    """The feature pipeline of the parsed command line."""
+    frame = FrameOptions(
         dither=args.dither,
         low_freq=args.low_freq,
         high_freq=args.high_freq,
         frame_length_ms=args.frame_length_ms,
         frame_shift_ms=args.frame_shift_ms,
     )
-
-
-def feature_function(args: argparse.Namespace) -> Callable[[np.ndarray], np.ndarray]:
-    """``wav (L,) -> (T, D)`` for the parsed options."""
-    fo = frame_options(args)
-    if args.feat_type == "mfcc":
-        energy = True if args.use_energy is None else args.use_energy
-        return lambda w: mfcc(
-            w,
-            args.num_ceps,
-            args.deltas,
-            num_bins=args.num_bins or 23,
-            use_energy=energy,
-            frame=fo,
-        )
-    energy = bool(args.use_energy)
-    return lambda w: fbank(w, args.num_bins or 40, use_energy=energy, frame=fo)
+    return KaldiFeatures(
+        args.feat_type,
+        num_ceps=args.num_ceps,
+        deltas=args.deltas,
+        num_bins=args.num_bins,
+        use_energy=args.use_energy,
+        frame=frame,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wspec = parse_wspecifier(args.wspecifier)
         utts = read_input(args.input)
-        min_samples = frame_options(args).frame_length  # snip_edges: one full window
+        feats = features_from_args(args)
         write_table(
-            "pase-compute-feats", args, utts, wspec, feature_function(args), min_samples,
+            "pase-compute-feats", args, utts, wspec, feats, feats.min_samples,
             what=f" ({args.feat_type})",
         )  # fmt: skip
     except (ValueError, OSError, ImportError) as e:

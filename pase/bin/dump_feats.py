@@ -25,6 +25,7 @@ import argparse
 import shlex
 import sys
 
+from pase.bin import compute_feats
 from pase.bin.cli import add_channel, add_rerun_options, add_skip_short
 from pase.features.dump import DumpError, DumpOptions, dump_features
 from pase.io.datadir import DataDirError
@@ -106,16 +107,29 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def options_from_args(args: argparse.Namespace) -> DumpOptions:
-    kaldi = []
+def kaldi_options(args: argparse.Namespace) -> dict:
+    """The mfcc/fbank pipeline of ``--num-ceps``, ``--deltas``, ``--num-bins`` and
+    ``--kaldi-args`` (parsed as ``pase-compute-feats`` options), as plain values."""
+    if args.feat_type == "pase":
+        return {}
+    words = []
     for flag, value in (
         ("--num-ceps", args.num_ceps),
         ("--deltas", args.deltas),
         ("--num-bins", args.num_bins),
     ):
         if value is not None:
-            kaldi += [flag, str(value)]
-    kaldi += shlex.split(args.kaldi_args)
+            words += [flag, str(value)]
+    words += shlex.split(args.kaldi_args)
+    parsed = compute_feats.build_parser().parse_args(
+        ["--feat-type", args.feat_type, *words, "-", "-"]
+    )
+    spec = compute_feats.features_from_args(parsed).to_dict()
+    spec.pop("feat_type")
+    return spec
+
+
+def options_from_args(args: argparse.Namespace) -> DumpOptions:
     return DumpOptions(
         feat_type=args.feat_type,
         nj=args.nj,
@@ -127,7 +141,7 @@ def options_from_args(args: argparse.Namespace) -> DumpOptions:
         chunk_seconds=args.chunk_seconds,
         peak_norm=args.peak_norm,
         num_threads=args.num_threads,
-        kaldi_args=kaldi,
+        kaldi=kaldi_options(args),
         cmvn=args.cmvn,
         apply_cmvn=args.apply_cmvn,
         norm_vars=args.norm_vars,

@@ -55,7 +55,9 @@ from typing import Any
 import kaldiio
 import numpy as np
 
+from pase.constants import segment_samples
 from pase.features import cmvn as cmvn_lib
+from pase.features.kaldi import KaldiFeatures
 from pase.io.atomic import atomic_open, write_json_atomic, write_text_atomic
 from pase.io.audio import audio_info
 from pase.io.datadir import (
@@ -91,8 +93,9 @@ class DumpError(ValueError):
 class DumpOptions:
     """Options of a dump.
 
-    ``pase_*`` options are ``pase-extract``'s; ``kaldi_args`` are extra ``pase-compute-feats``
-    options (e.g. ``["--num-ceps", "13", "--deltas", "2"]``). All but ``cmd``, ``nj``,
+    ``pase_*`` options are ``pase-extract``'s; ``kaldi`` holds the mfcc/fbank pipeline as
+    :class:`pase.features.kaldi.KaldiFeatures` fields (e.g. ``{"deltas": 2}``; ``feat_type``
+    comes from ``feat_type``). All but ``cmd``, ``nj``,
     ``num_threads`` and ``device`` are part of the stamp.
     """
 
@@ -106,7 +109,7 @@ class DumpOptions:
     chunk_seconds: float = 20.0
     peak_norm: bool = False
     num_threads: int = 1
-    kaldi_args: list[str] = field(default_factory=list)
+    kaldi: dict[str, Any] = field(default_factory=dict)
     cmvn: str = "none"
     apply_cmvn: bool = False
     norm_vars: bool = False
@@ -133,6 +136,16 @@ class DumpOptions:
             raise DumpError(f"--pase-ckpt {self.pase_ckpt}: no such file")
         if self.cmvn_stats and not Path(self.cmvn_stats).is_file():
             raise DumpError(f"--cmvn-stats {self.cmvn_stats}: no such file")
+        if self.feat_type != "pase":
+            self.kaldi_features  # noqa: B018 - raises on bad options
+
+    @property
+    def kaldi_features(self) -> KaldiFeatures:
+        """The mfcc/fbank pipeline of ``feat_type`` and ``kaldi``."""
+        try:
+            return KaldiFeatures.from_dict({**self.kaldi, "feat_type": self.feat_type})
+        except (TypeError, ValueError) as e:
+            raise DumpError(f"bad Kaldi feature options {self.kaldi}: {e}") from e
 
     @property
     def post_process(self) -> bool:
@@ -196,6 +209,8 @@ def compute_stamp(src: Path, opts: DumpOptions) -> dict[str, Any]:
     }
     stamp["options"].pop("pase_ckpt")
     stamp["options"].pop("cmvn_stats")
+    # the resolved pipeline, so that defaults spelt out or left implicit compare equal
+    stamp["options"]["kaldi"] = opts.kaldi_features.to_dict() if opts.feat_type != "pase" else {}
     stamp["cmvn_stats_sha256"] = sha256_file(opts.cmvn_stats) if opts.cmvn_stats else None
     if opts.feat_type == "pase":
         from pase.models.frontend import load_config
@@ -312,20 +327,13 @@ def expected_samples(data: Path, log: Callable[[str], None] = print) -> dict[str
         if dd.segments is None:
             out[u.utt_id] = audio_info(u.source, u.utt_id).num_samples
             continue
-        # as pase.io.audio.read_audio cuts a segment: [round(b * sr), round(e * sr)) capped
+        # as pase.io.audio.read_audio cuts a segment (capped at the recording's end)
         rec = dd.segments[u.utt_id][0]
         if rec not in rec_len:
             rec_len[rec] = audio_info(u.source, u.utt_id).num_samples
-        b = round((u.start or 0.0) * 16000)
-        e = rec_len[rec] if u.end is None or u.end <= 0 else min(round(u.end * 16000), rec_len[rec])
-        out[u.utt_id] = e - b
+        b, e = segment_samples(u.start, u.end, rec_len[rec])
+        out[u.utt_id] = min(e, rec_len[rec]) - b
     return out
-
-
-def _kaldi_parse(opts: DumpOptions):
-    from pase.bin.compute_feats import build_parser
-
-    return build_parser().parse_args(["--feat-type", opts.feat_type, *opts.kaldi_args, "-", "-"])
 
 
 def frame_counter(opts: DumpOptions) -> tuple[Callable[[int], int], int]:
@@ -335,12 +343,8 @@ def frame_counter(opts: DumpOptions) -> tuple[Callable[[int], int], int]:
 
         model = wf_builder(opts.pase_cfg)
         return model.num_frames, model.min_input_samples
-    from pase.bin.compute_feats import frame_options
-    from pase.features.kaldi import num_frames
-
-    fo = frame_options(_kaldi_parse(opts))
-    length, shift = fo.frame_length, fo.frame_shift
-    return (lambda n: num_frames(n, length, shift)), length
+    feats = opts.kaldi_features
+    return feats.num_frames, feats.min_samples
 
 
 def _shell_word(s: str) -> str | None:
@@ -430,9 +434,7 @@ def run_job(spec_file: str | os.PathLike, n: int) -> int:
                 peak_normalize=opts.peak_norm,
             )
         else:
-            from pase.bin.compute_feats import feature_function
-
-            encode = feature_function(_kaldi_parse(opts))
+            encode = opts.kaldi_features
         res = write_features(
             utts,
             WSpecifier(out / f"feats.{n}.ark", out / f"feats.{n}.scp"),

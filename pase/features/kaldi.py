@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pase.constants import SAMPLE_RATE
+
 INT16_SCALE = 32768.0
 
 
@@ -29,7 +31,7 @@ class FrameOptions:
     """Framing/windowing options shared by MFCC and fbank (Kaldi names and defaults, except
     ``dither`` 0)."""
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     frame_length_ms: float = 25.0
     frame_shift_ms: float = 10.0
     dither: float = 0.0
@@ -151,3 +153,62 @@ def add_deltas(feats: np.ndarray, order: int = 2, window: int = 2) -> np.ndarray
     opts.order = order
     opts.window = window
     return np.asarray(knf.compute_deltas(opts, x), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class KaldiFeatures:
+    """One Kaldi feature pipeline, fully specified: ``mfcc`` (with optional deltas) or
+    ``fbank``, and the framing options. Plain values only, so it can be stored as JSON
+    (:meth:`to_dict` / :meth:`from_dict`).
+
+    ``num_bins`` None means the usual default (MFCC 23, fbank 40); ``use_energy`` None means
+    MFCC True, fbank False.
+    """
+
+    feat_type: str
+    num_ceps: int = 13
+    deltas: int = 0
+    num_bins: int | None = None
+    use_energy: bool | None = None
+    frame: FrameOptions = FrameOptions()
+
+    def __post_init__(self) -> None:
+        if self.feat_type not in ("mfcc", "fbank"):
+            raise ValueError(f"feat_type must be mfcc or fbank, got {self.feat_type!r}")
+
+    def __call__(self, wav: np.ndarray) -> np.ndarray:
+        """``(L,)`` waveform -> ``(T, D)`` features."""
+        if self.feat_type == "mfcc":
+            energy = True if self.use_energy is None else self.use_energy
+            return mfcc(
+                wav,
+                self.num_ceps,
+                self.deltas,
+                num_bins=self.num_bins or 23,
+                use_energy=energy,
+                frame=self.frame,
+            )
+        return fbank(wav, self.num_bins or 40, use_energy=bool(self.use_energy), frame=self.frame)
+
+    @property
+    def min_samples(self) -> int:
+        """Shortest input giving one frame (one full window with ``snip_edges``)."""
+        return self.frame.frame_length if self.frame.snip_edges else 1
+
+    def num_frames(self, num_samples: int) -> int:
+        """Frames for ``num_samples`` samples."""
+        f = self.frame
+        return num_frames(num_samples, f.frame_length, f.frame_shift, f.snip_edges)
+
+    def to_dict(self) -> dict:
+        """Plain values (the framing options nested under ``frame``)."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> KaldiFeatures:
+        """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        frame = FrameOptions(**d.pop("frame", {}))
+        return cls(**d, frame=frame)

@@ -42,7 +42,7 @@ def _kaldi_read(scp: Path) -> dict[str, np.ndarray]:
 
 
 def _mfcc_opts(**kw) -> DumpOptions:
-    base = dict(feat_type="mfcc", nj=3, cmd=RUN_PL, kaldi_args=["--deltas", "2"])
+    base = dict(feat_type="mfcc", nj=3, cmd=RUN_PL, kaldi={"deltas": 2})
     base.update(kw)
     return DumpOptions(**base)
 
@@ -101,7 +101,7 @@ def test_failed_job_is_redone_alone(data: Path, tmp_path: Path) -> None:
 def test_changed_inputs_start_over(data: Path, tmp_path: Path) -> None:
     dump = tmp_path / "dump"
     dump_features(data, dump, _mfcc_opts(nj=2), log=lambda m: None)
-    res = dump_features(data, dump, _mfcc_opts(nj=2, kaldi_args=[]), log=lambda m: None)
+    res = dump_features(data, dump, _mfcc_opts(nj=2, kaldi={}), log=lambda m: None)
     assert res.jobs_run == [1, 2] and res.feat_dim == 13
 
 
