@@ -29,6 +29,7 @@ from pase.asr.kaldi_format import (
     read_transition_model,
 )
 from pase.asr.lang import read_symbol_table
+from pase.constants import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class AlignmentError(ValueError):
     """Alignment input that does not fit (names the utterance or file)."""
 
 
-def kaldi_num_frames(num_samples: int, sample_rate: int = 16000) -> int:
+def kaldi_num_frames(num_samples: int, sample_rate: int = SAMPLE_RATE) -> int:
     """Frames of Kaldi MFCC/fbank with ``snip_edges=true`` (25 ms window, 10 ms shift)."""
     win, hop = round(FRAME_LENGTH * sample_rate), round(FRAME_SHIFT * sample_rate)
     return 0 if num_samples < win else 1 + (num_samples - win) // hop

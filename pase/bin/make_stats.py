@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 
 from pase.bin.cli import add_rerun_options, channel_type
+from pase.constants import HOP
 from pase.data.dataset import ChunkDataset
 from pase.data.items import AudioSet, DataConfigError, open_audio_set
 from pase.data.loader import ChunkLoader
@@ -56,8 +57,6 @@ from pase.targets.stats import STD_MODES, StatsAccumulator, StatsError, TargetSt
 from pase.targets.target_set import BUILTIN_CFGS, CONF_DIR
 
 log = logging.getLogger("pase-make-stats")
-
-HOP = 160
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pase.constants import SAMPLE_RATE
+
 _CHILD = Path(__file__).with_name("_espeak_child.py")
 LIBRARY = os.environ.get("PASE_ESPEAK_LIB", "libespeak-ng.so.1")
 PAUSE = "_"
@@ -130,7 +132,7 @@ def synthesize(
     voice: str = "en-us",
     rate: int = 160,
     pitch: int = 50,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     *,
     pitch_range: int = 50,
     word_gap: int = 0,
@@ -194,7 +196,7 @@ class SynthRequest:
 
 
 def synthesize_many(
-    requests: Iterable[SynthRequest], sample_rate: int = 16000, jobs: int | None = None
+    requests: Iterable[SynthRequest], sample_rate: int = SAMPLE_RATE, jobs: int | None = None
 ) -> list[tuple[np.ndarray, list[PhoneEvent]]]:
     """:func:`synthesize` for each request, ``jobs`` child processes at a time (default: CPU
     count); results in request order, identical to sequential calls."""

@@ -31,10 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pase.constants import SAMPLE_RATE
 from pase.io.audio import check_audio_file, pipe_command, scp_path_entry
 from pase.io.datadir import utt2spk_to_spk2utt, write_kv, write_spk2utt
 
-SAMPLE_RATE = 16000
 AUDIO_EXTS = (".flac", ".wav")
 UTT_RE = re.compile(r"^(\d+)-(\d+)-(\d+)$")
 

@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from pase.constants import SAMPLE_RATE
 from pase.corpus.espeak import SynthRequest, synthesize_many
 from pase.io.atomic import write_json_atomic, write_text_atomic
-
-SAMPLE_RATE = 16000
 
 #: (eSpeak voice, gender, pitch 0-99, rate wpm): distinct voices, cycled with offsets
 VOICES: tuple[tuple[str, str, int, int], ...] = (

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from pase.constants import SAMPLE_RATE
 from pase.corpus.espeak import PhoneEvent, SynthRequest, synthesize_many
 from pase.corpus.timit import read_speaker_list
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 MERGE = ()  # map a phoneme to MERGE to fold it into the preceding phone
 
 # eSpeak NG en-us ASCII phoneme -> TIMIT labels with duration shares (None share = equal).

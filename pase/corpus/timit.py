@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from pase.constants import SAMPLE_RATE
 from pase.io.atomic import atomic_open
 from pase.io.audio import AudioError, audio_info, audio_instead_of, scp_path_entry
 from pase.io.datadir import write_kv
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 NUM_TRAIN_SPEAKERS = 462
 _UTT_RE = re.compile(r"^(s[aix])(\d+)\.wav$", re.IGNORECASE)
 _SPK_RE = re.compile(r"^[fm][a-z]{3}\d$", re.IGNORECASE)

@@ -37,6 +37,7 @@ import numpy as np
 import soundfile as sf
 from torch.utils.data import Dataset
 
+from pase.constants import segment_samples
 from pase.data.chunking import random_scale, reflect_pad, segment_prefix, window_offset
 from pase.data.items import AudioItem
 from pase.data.sampler import ChunkKey
@@ -75,8 +76,7 @@ def read_random_window(
                 raise AudioError(
                     f"{where}: sample rate is {f.samplerate} Hz, expected {SAMPLE_RATE} Hz"
                 )
-            b = round((item.start or 0.0) * SAMPLE_RATE)
-            e = f.frames if item.end is None or item.end <= 0 else round(item.end * SAMPLE_RATE)
+            b, e = segment_samples(item.start, item.end, f.frames)
             e = min(e, f.frames)
             n = e - b
             if n <= 0:

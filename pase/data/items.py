@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pase.io.audio import SAMPLE_RATE, Channel, audio_info, audio_instead_of, check_channel, is_pipe
+from pase.constants import segment_samples
+from pase.io.audio import Channel, audio_info, audio_instead_of, check_channel, is_pipe
 from pase.io.datadir import DataDir
 
 
@@ -74,10 +75,12 @@ def item_length(item: AudioItem) -> int:
     """Length of ``item`` in samples: the known one, else from the header (or segment bounds)."""
     if item.num_samples is not None:
         return item.num_samples
-    start = round((item.start or 0.0) * SAMPLE_RATE)
     if item.end is not None and item.end > 0:
-        return round(item.end * SAMPLE_RATE) - start
-    return audio_info(item.source, utt=item.utt_id).num_samples - start
+        b, e = segment_samples(item.start, item.end, 0)
+        return e - b
+    total = audio_info(item.source, utt=item.utt_id).num_samples
+    b, e = segment_samples(item.start, None, total)
+    return e - b
 
 
 @dataclass

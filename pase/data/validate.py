@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+from pase.constants import segment_samples
 from pase.data.items import AudioItem
 from pase.io.audio import SAMPLE_RATE, AudioCheck, channel_problem, check_audio_source
 
@@ -69,8 +70,7 @@ def _item_result(item: AudioItem, check: AudioCheck, min_samples: int) -> tuple[
     frames = check.num_samples
     n = frames
     if item.is_segment:
-        b = round((item.start or 0.0) * SAMPLE_RATE)
-        e = frames if item.end is None or item.end <= 0 else round(item.end * SAMPLE_RATE)
+        b, e = segment_samples(item.start, item.end, frames)
         if e <= b:
             return 0, f"segment [{item.start}, {item.end}] s is empty (end <= start)"
         if b < 0 or b >= frames or e > frames + round(0.01 * SAMPLE_RATE):

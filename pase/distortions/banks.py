@@ -19,11 +19,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from pase.constants import SAMPLE_RATE
 from pase.distortions.config import DistortionConfigError
 
 Tensor = torch.Tensor
 
-SAMPLE_RATE = 16000
 _AUDIO_EXT = (".wav", ".flac")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from pase.constants import SAMPLE_RATE
 from pase.distortions import functional as Fd
 
 Tensor = torch.Tensor
@@ -39,7 +40,7 @@ def load_codec2(mode: int) -> object:
     return pycodec2.Codec2(int(mode))
 
 
-def codec2_roundtrip(x: Tensor, mode: int = 1600, sample_rate: int = 16000) -> Tensor:
+def codec2_roundtrip(x: Tensor, mode: int = 1600, sample_rate: int = SAMPLE_RATE) -> Tensor:
     """Code and decode each row of ``x`` ``(B, L)`` (at ``sample_rate`` Hz) with Codec2.
 
     Each row is band-limited and resampled to 8 kHz, peak-normalised into the int16 range,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import torch
 
+from pase.constants import SAMPLE_RATE
 from pase.distortions import functional as Fd
 from pase.distortions.banks import WaveBank
 from pase.distortions.codec2 import codec2_roundtrip, load_codec2
@@ -22,7 +23,6 @@ from pase.distortions.vad import speech_regions
 Tensor = torch.Tensor
 Generator = torch.Generator
 
-SAMPLE_RATE = 16000
 MAX_IR_LEN = 24000  # impulse responses are truncated to 1.5 s, as the original
 
 

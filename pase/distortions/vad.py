@@ -12,9 +12,11 @@ from typing import Any
 
 import torch
 
+from pase.constants import HOP
+
 Tensor = torch.Tensor
 
-FRAME = 160  # samples per frame (10 ms at 16 kHz)
+FRAME = HOP  # samples per frame (10 ms at 16 kHz)
 
 
 def frame_energy_db(x: Tensor, frame: int = FRAME) -> Tensor:

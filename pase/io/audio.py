@@ -29,7 +29,6 @@ entirely, since only they can hold NaN; ``full=True`` decodes every file entirel
 from __future__ import annotations
 
 import io
-import math
 import os
 import re
 import shlex
@@ -42,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-SAMPLE_RATE = 16000
+from pase.constants import SAMPLE_RATE, segment_samples
 
 #: channel choice: None (mono only), a 0-based index, or "mix" (average)
 Channel = int | str | None
@@ -342,8 +341,7 @@ def read_audio(
         )
     wav = select_channel(data, channel, where)
     if start is not None or (end is not None and end > 0):
-        b = round((start or 0.0) * sr)
-        e = wav.shape[0] if end is None or end <= 0 else round(end * sr)
+        b, e = segment_samples(start, end, wav.shape[0], sr)
         if b < 0 or b >= e or e > wav.shape[0] + round(0.01 * sr):
             raise AudioError(
                 f"{where}: segment [{start}, {end}] s lies outside the recording "
@@ -522,13 +520,3 @@ def write_audio(path: str | os.PathLike, wav: np.ndarray, sample_rate: int = SAM
     fmt = {"wav": "WAV", "flac": "FLAC", "sph": "NIST"}.get(ext, ext.upper())
     with atomic_open(path, "wb") as f:
         sf.write(f, np.asarray(wav, dtype=np.float32), sample_rate, format=fmt, subtype="PCM_16")
-
-
-def num_samples_to_seconds(n: int, sample_rate: int = SAMPLE_RATE) -> float:
-    """Samples -> seconds."""
-    return n / sample_rate
-
-
-def seconds_to_num_samples(t: float, sample_rate: int = SAMPLE_RATE) -> int:
-    """Seconds -> samples (rounded down)."""
-    return math.floor(t * sample_rate + 1e-9)

@@ -27,6 +27,7 @@ from pathlib import Path
 import kaldiio
 import numpy as np
 
+from pase.constants import SAMPLE_RATE
 from pase.io.atomic import atomic_open
 from pase.io.audio import audio_instead_of, is_pipe, read_audio
 from pase.io.datadir import DataDir, Utterance, read_kv
@@ -279,7 +280,7 @@ def write_features(
             if wav.shape[0] < min_samples:
                 msg = (
                     f"utterance {utt.utt_id!r} ({utt.source}): {wav.shape[0]} samples "
-                    f"({wav.shape[0] / 16000 * 1000:.1f} ms) is too short, at least "
+                    f"({wav.shape[0] / SAMPLE_RATE * 1000:.1f} ms) is too short, at least "
                     f"{min_samples} are needed for one frame"
                 )
                 if not skip_short:
@@ -304,7 +305,7 @@ def write_features(
             )
             entries.append(f"{utt.utt_id} {wspec.ark}:{offset}\n")
             result.frames[utt.utt_id] = int(feats.shape[0])
-            audio_s += wav.shape[0] / 16000
+            audio_s += wav.shape[0] / SAMPLE_RATE
             if i % 100 == 0:
                 log(f"{i}/{len(utterances)} utterances, RTF {(time.time() - start) / audio_s:.3f}")
 

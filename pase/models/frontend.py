@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pase.constants import SAMPLE_RATE
 from pase.io.atomic import torch_save_atomic
 from pase.models.checkpoint import (
     CheckpointError,
@@ -51,7 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "fmaps": [64, 64, 128, 128, 256, 256, 512, 512],
     "norm_type": "bnorm",
     "pad_mode": "reflect",
-    "sr": 16000,
+    "sr": SAMPLE_RATE,
     "emb_dim": 256,
     "rnn_dim": None,
     "activation": None,

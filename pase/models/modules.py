@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pase.constants import SAMPLE_RATE
+
 __all__ = ["FeBlock", "SincConv", "same_padding"]
 
 
@@ -57,7 +59,7 @@ class SincConv(nn.Module):
         self,
         out_channels: int,
         kernel_size: int,
-        sample_rate: int = 16000,
+        sample_rate: int = SAMPLE_RATE,
         stride: int = 1,
         min_low_hz: float = 50.0,
         min_band_hz: float = 50.0,
@@ -154,7 +156,7 @@ class FeBlock(nn.Module):
         norm_type: str | None = "bnorm",
         act: str | None = "prelu",
         sincnet: bool = False,
-        sr: int = 16000,
+        sr: int = SAMPLE_RATE,
     ) -> None:
         super().__init__()
         if norm_type not in _NORMS:

@@ -33,11 +33,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from pase.constants import HOP
 from pase.targets.functional import contextualize
 from pase.targets.target_set import WorkersConfigError, load_workers_cfg
-
-HOP = 160
-"""Encoder hop in samples (one embedding frame per 160 samples at 16 kHz)."""
 
 
 class WorkerConfigError(WorkersConfigError):

@@ -14,6 +14,8 @@ from typing import Literal
 
 import numpy as np
 
+from pase.constants import SAMPLE_RATE
+
 MelScale = Literal["htk", "slaney"]
 MelShape = Literal["hz", "mel", "bins"]
 
@@ -65,7 +67,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 def mel_filterbank(
     n_mels: int,
     n_fft: int,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     f_min: float = 0.0,
     f_max: float | None = None,
     scale: MelScale = "htk",
@@ -166,7 +168,7 @@ def gammatone_response(freqs: np.ndarray, fc: float) -> np.ndarray:
 def gammatone_power_weights(
     n_channels: int,
     n_fft: int,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     f_min: float = 500.0,
     f_max: float | None = None,
 ) -> np.ndarray:

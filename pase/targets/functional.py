@@ -23,10 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from pase.constants import HOP, SAMPLE_RATE
 from pase.targets import filters
 
-HOP = 160
-SAMPLE_RATE = 16000
 LPS_FLOOR = 1e-19  # 10 log10(|X|^2 + 1e-19), as the original
 GTN_FLOOR = 1e-10  # log(rms + 1e-10), as the original
 EPS64 = float(np.finfo(np.float64).eps)  # python_speech_features' log floor

@@ -9,6 +9,7 @@ from typing import Any
 
 import configargparse
 
+from pase.constants import HOP, SAMPLE_RATE
 from pase.train.schedules import LR_MODES
 
 BACKPROP_MODES = ("base", "select_half")
@@ -50,7 +51,7 @@ def build_parser() -> configargparse.ArgumentParser:
     g.add_argument(
         "--context", choices=CONTEXTS, default="speaker", help="where context chunks come from"
     )
-    g.add_argument("--chunk_size", type=int, default=16000, help="samples per chunk")
+    g.add_argument("--chunk_size", type=int, default=SAMPLE_RATE, help="samples per chunk")
     g.add_argument("--batch_size", type=int, default=100)
     g.add_argument("--num_workers", type=int, default=2, help="DataLoader processes")
     g.add_argument("--random_scale", type=str2bool, default=False, help="peak-normalise x U(0,1)")
@@ -74,7 +75,7 @@ def build_parser() -> configargparse.ArgumentParser:
         "--legacy_stats_pickle", action="store_true", help="allow an original .pkl stats file"
     )
     g.add_argument("--dtrans_cfg", help="distortions config (JSON, original keys)")
-    g.add_argument("--hop", type=int, default=160, help="must be 160 (original flag)")
+    g.add_argument("--hop", type=int, default=HOP, help=f"must be {HOP} (original flag)")
 
     g = p.add_argument_group("optimisation")
     g.add_argument("--epoch", type=int, default=1000, help="epochs")
@@ -136,8 +137,8 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name} must be >= 1")
     if args.max_steps is not None and args.max_steps < 1:
         p.error("--max_steps must be >= 1")
-    if args.hop != 160:
-        p.error("--hop must be 160 (the encoder hop)")
+    if args.hop != HOP:
+        p.error(f"--hop must be {HOP} (the encoder hop)")
     if (args.data_cfg is None) == (args.data_dir is None):
         p.error("give exactly one of --data_cfg or --data_dir")
     if args.valid_data_dir and not args.data_dir:

@@ -44,6 +44,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from pase.constants import SAMPLE_RATE
 from pase.data import AudioSet, ChunkBatch, build_chunk_loader, open_audio_set
 from pase.data.loader import ChunkLoader
 from pase.distortions import Distortions
@@ -421,7 +422,7 @@ class Trainer:
             {k: float(v.detach()) for k, v in losses.items()},
             float(total.detach()),
             times,
-            len(batch) * batch.chunk.shape[-1] / 16000,
+            len(batch) * batch.chunk.shape[-1] / SAMPLE_RATE,
         )
         self.last_lrs = lrs
         return times
