@@ -14,13 +14,14 @@ from pase.data.items import (
 )
 from pase.data.loader import ChunkBatch, ChunkLoader, build_chunk_loader, collate_chunks
 from pase.data.sampler import ChunkBatchSampler, ChunkKey, SamplerStateError
-from pase.data.validate import AudioValidationError, BadItem, ValidationReport, validate_items
+from pase.data.validate import AudioValidationError, AudioValidationReport, BadItem, validate_items
 
 __all__ = [
     "CONTEXT_POLICIES",
     "AudioItem",
     "AudioSet",
     "AudioValidationError",
+    "AudioValidationReport",
     "BadItem",
     "ChunkBatch",
     "ChunkBatchSampler",
@@ -29,7 +30,6 @@ __all__ = [
     "ChunkLoader",
     "DataConfigError",
     "SamplerStateError",
-    "ValidationReport",
     "batches_per_epoch",
     "build_chunk_loader",
     "collate_chunks",

@@ -54,7 +54,7 @@ class BadItem:
 
 
 @dataclass
-class ValidationReport:
+class AudioValidationReport:
     """Usable items (with ``num_samples`` set) and the bad ones."""
 
     good: list[AudioItem] = field(default_factory=list)
@@ -95,7 +95,7 @@ def validate_items(
     where: str = "",
     full: bool = False,
     min_samples: int = 1,
-) -> ValidationReport:
+) -> AudioValidationReport:
     """Check every item (each recording once); return the usable items with their lengths.
 
     Args:
@@ -121,7 +121,7 @@ def validate_items(
                 strict=True,
             )
         )
-    report = ValidationReport()
+    report = AudioValidationReport()
     for it in items:
         n, problem = _item_result(it, checked[it.source], min_samples)
         if problem is None:

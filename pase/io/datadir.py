@@ -233,7 +233,7 @@ def utterance_keyed_files(path: str | os.PathLike) -> list[str]:
 
 
 @dataclass
-class ValidationReport:
+class DataDirReport:
     """Problems found by :func:`check_data_dir` (errors make the dir unusable)."""
 
     path: Path
@@ -259,7 +259,7 @@ def check_data_dir(
     no_wav: bool = False,
     no_spk_sort: bool = False,
     non_print: bool = False,
-) -> ValidationReport:
+) -> DataDirReport:
     """Check a data dir as Kaldi's ``validate_data_dir.sh`` does.
 
     Errors: a required file missing (``utt2spk``, ``spk2utt``, ``wav.scp`` unless ``no_wav``,
@@ -272,7 +272,7 @@ def check_data_dir(
     non-printable characters in ``text`` (unless ``non_print``, Kaldi's option to allow them).
     """
     d = Path(path)
-    rep = ValidationReport(d)
+    rep = DataDirReport(d)
     try:
         require_data_dir(d)
     except DataDirError as e:
@@ -421,7 +421,7 @@ def check_data_dir(
     return rep
 
 
-def validate_data_dir(path: str | os.PathLike, **kwargs: bool) -> ValidationReport:
+def validate_data_dir(path: str | os.PathLike, **kwargs: bool) -> DataDirReport:
     """:func:`check_data_dir` that raises :class:`DataDirError` listing every error."""
     rep = check_data_dir(path, **kwargs)
     if not rep.ok:

@@ -27,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pase.models.modules import FeBlock, _fold_batchnorm
+from pase.models.modules import FeBlock, fold_batchnorm
 
-__all__ = ["FastConvStack", "fft_conv1d", "supports", "weight_spectrum"]
+__all__ = ["FastConvStack", "fft_conv1d", "pool_frames", "supports", "weight_spectrum"]
 
 NFFT = 64
 SINC_PIECE = 2048
@@ -128,7 +128,7 @@ class FastConvStack:
         with torch.no_grad():
             weight, bias = block.conv_weight()
             if isinstance(block.norm, nn.BatchNorm1d):
-                weight, bias = _fold_batchnorm(weight, bias, block.norm)
+                weight, bias = fold_batchnorm(weight, bias, block.norm)
             if bias is None:
                 bias = weight.new_zeros(weight.shape[0])
             d: dict[str, Any] = {"bias": bias.contiguous()}
@@ -195,7 +195,7 @@ class FastConvStack:
         y1 = z[:, :-1, :c1] + z[:, 1:, c1:] + d1["bias"]
         h = _act(b1, y1, -1).transpose(1, 2).contiguous()  # (B, C, T1) channel-major
         if skip_factor is not None and len(blocks) > 2:
-            pooled.append(_pool(h, skip_factor(1, h.shape[-1]), t_out))
+            pooled.append(pool_frames(h, skip_factor(1, h.shape[-1]), t_out))
         # --- blocks 2..n: FFT (stride 1) or direct convolutions, BatchNorm folded
         for i in range(2, len(blocks)):
             blk = blocks[i]
@@ -207,7 +207,7 @@ class FastConvStack:
                 h = F.conv1d(hp, d["weight"], d["bias"], stride=blk.stride)
             h = _act(blk, h, 1)
             if skip_factor is not None and i < len(blocks) - 1:
-                pooled.append(_pool(h, skip_factor(i, h.shape[-1]), t_out))
+                pooled.append(pool_frames(h, skip_factor(i, h.shape[-1]), t_out))
         return h, pooled
 
 
@@ -238,7 +238,7 @@ def _pad_rows(h: Tensor, left: int, right: int, length: int, mode: str) -> None:
         raise ValueError(f"pad_mode {mode!r} not supported by the fast path")
 
 
-def _pool(h: Tensor, f: int, t_out: int) -> Tensor:
+def pool_frames(h: Tensor, f: int, t_out: int) -> Tensor:
     """Channel-major ``(B, C, T')`` -> ``(B, C, t_out)``: mean over frame-aligned windows of
     ``f`` positions (the last window may be partial)."""
     length = h.shape[-1]
@@ -255,4 +255,4 @@ def _pool_time_major(h: Tensor, f: int, t_out: int) -> Tensor:
     length = h.shape[1]
     if length >= t_out * f:
         return h[:, : t_out * f].unflatten(1, (t_out, f)).mean(2).transpose(1, 2)
-    return _pool(h.transpose(1, 2), f, t_out)
+    return pool_frames(h.transpose(1, 2), f, t_out)

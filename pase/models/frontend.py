@@ -32,8 +32,7 @@ from pase.models.checkpoint import (
     read_checkpoint,
     strip_prefixes,
 )
-from pase.models.fast import FastConvStack, supports
-from pase.models.fast import _pool as pool_frames
+from pase.models.fast import FastConvStack, pool_frames, supports
 from pase.models.modules import FeBlock, same_padding
 from pase.models.qrnn import QRNN
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from pase.constants import SAMPLE_RATE
 
-__all__ = ["FeBlock", "SincConv", "same_padding"]
+__all__ = ["FeBlock", "SincConv", "fold_batchnorm", "same_padding"]
 
 
 def same_padding(kwidth: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
@@ -216,7 +216,7 @@ class FeBlock(nn.Module):
         x = F.pad(x, self.padding, mode=self.pad_mode)
         weight, bias = self.conv_weight()
         if isinstance(self.norm, nn.BatchNorm1d) and not self.training:
-            weight, bias = _fold_batchnorm(weight, bias, self.norm)
+            weight, bias = fold_batchnorm(weight, bias, self.norm)
             y = _conv1d(x, weight.to(x.dtype), bias.to(x.dtype), self.stride, self.dilation)
         else:
             y = _conv1d(
@@ -233,7 +233,7 @@ class FeBlock(nn.Module):
         return y
 
 
-def _fold_batchnorm(
+def fold_batchnorm(
     weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm1d
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Merge an eval-mode BatchNorm into the preceding conv: same outputs, one pass less."""
