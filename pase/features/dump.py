@@ -58,7 +58,7 @@ import numpy as np
 from pase.constants import segment_samples
 from pase.features import cmvn as cmvn_lib
 from pase.features.kaldi import KaldiFeatures
-from pase.io.atomic import atomic_open, write_json_atomic, write_text_atomic
+from pase.io.atomic import write_json_atomic, write_text_atomic
 from pase.io.audio import audio_info
 from pase.io.datadir import (
     DataDir,
@@ -70,7 +70,7 @@ from pase.io.datadir import (
 )
 from pase.io.lock import LOCK_NAME, LockedError, OutputLock
 from pase.io.provenance import audio_changes, audio_table, sha256_file
-from pase.io.tables import WSpecifier, input_files, read_input, write_features
+from pase.io.tables import WSpecifier, input_files, matrix_writer, read_input, write_features
 from pase.version import __version__
 
 FEAT_TYPES = ("pase", "mfcc", "fbank")
@@ -501,20 +501,6 @@ def _verify_job(
     return entries, frames, dims.pop()
 
 
-def _write_matrix_table(ark: Path, scp: Path, items, opts: DumpOptions) -> None:
-    entries = []
-    with atomic_open(ark, "wb") as f:
-        for utt, mat in items:
-            offset = f.tell() + len(utt.encode()) + 1
-            if opts.dtype == "float16":
-                kaldiio.save_ark(f, {utt: mat.astype(np.float16)}, write_function="numpy")
-            else:
-                kaldiio.save_ark(f, {utt: mat.astype(np.float32)}, compression_method=opts.compress)
-            entries.append(f"{utt} {ark}:{offset}\n")
-    with atomic_open(scp, "w", encoding="utf-8") as g:
-        g.writelines(entries)
-
-
 # ---------------------------------------------------------------------- the dump
 def dump_features(
     data_dir: str | os.PathLike,
@@ -725,7 +711,12 @@ def _dump(
                         )
                     yield utt, mat
 
-            _write_matrix_table(out / f"post.{n}.ark", out / f"post.{n}.scp", items(), opts)
+            wspec = WSpecifier(out / f"post.{n}.ark", out / f"post.{n}.scp")
+            with matrix_writer(
+                wspec, compression_method=opts.compress, float16=opts.dtype == "float16"
+            ) as w:
+                for utt, mat in items():
+                    w.write(utt, mat)
             write_text_atomic(marker, "done\n")
         merged = {}
         for n in range(1, nj + 1):

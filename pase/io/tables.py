@@ -15,12 +15,13 @@ replaced when it looks like what this module writes (a Kaldi archive, a feature 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ __all__ = [
     "WSpecifier",
     "check_outputs",
     "input_files",
+    "matrix_writer",
     "parse_wspecifier",
     "read_input",
     "write_features",
@@ -220,6 +222,54 @@ def check_outputs(outputs: dict[str, Path | None], inputs: Iterable[Path]) -> No
             )
 
 
+class MatrixWriter:
+    """Appends ``(T, C)`` matrices to an open archive and remembers their scp entries (see
+    :func:`matrix_writer`)."""
+
+    def __init__(self, f, wspec: WSpecifier, compression_method: int | None, float16: bool):
+        self._f = f
+        self._wspec = wspec
+        self._compression = compression_method
+        self._float16 = float16
+        self.entries: list[str] = []
+
+    def write(self, key: str, mat: np.ndarray) -> None:
+        """Append ``mat`` under ``key`` (float32, or float16 as kaldiio's numpy records)."""
+        offset = self._f.tell() + len(key.encode()) + 1
+        if self._float16:
+            kaldiio.save_ark(self._f, {key: mat.astype(np.float16)}, write_function="numpy")
+        else:
+            kaldiio.save_ark(
+                self._f,
+                {key: np.asarray(mat, dtype=np.float32)},
+                text=self._wspec.text,
+                compression_method=self._compression,
+            )
+        self.entries.append(f"{key} {self._wspec.ark}:{offset}\n")
+
+
+@contextlib.contextmanager
+def matrix_writer(
+    wspec: WSpecifier, *, compression_method: int | None = None, float16: bool = False
+) -> Iterator[MatrixWriter]:
+    """Write matrices to ``wspec``: a file archive and its scp appear together, atomically,
+    when the block ends without an error (nothing is left otherwise); ``ark:-`` streams to
+    standard output."""
+    if (wspec.text or float16) and compression_method is not None:
+        raise ValueError("Kaldi compression needs binary float32 matrices")
+    if wspec.ark is None:
+        out = sys.stdout.buffer
+        yield MatrixWriter(_Counting(out), wspec, compression_method, float16)
+        out.flush()
+        return
+    with atomic_open(wspec.ark, "wb") as f:
+        w = MatrixWriter(f, wspec, compression_method, float16)
+        yield w
+        if wspec.scp is not None:
+            with atomic_open(wspec.scp, "w", encoding="utf-8") as g:
+                g.writelines(w.entries)
+
+
 @dataclass
 class TableResult:
     """What :func:`write_features` wrote: frames per utterance, and the utterances left out
@@ -269,9 +319,8 @@ def write_features(
     result = TableResult()
     start = time.time()
     audio_s = 0.0
-    entries: list[str] = []
 
-    def write_all(f) -> None:
+    def write_all(w: MatrixWriter) -> None:
         nonlocal audio_s
         for i, utt in enumerate(utterances, 1):
             if utt.utt_id in result.frames or utt.utt_id in result.skipped:
@@ -299,26 +348,14 @@ def write_features(
                 )
             if not np.isfinite(feats).all():
                 raise ValueError(f"utterance {utt.utt_id!r}: encoder produced NaN/Inf")
-            offset = f.tell() + len(utt.utt_id.encode()) + 1
-            kaldiio.save_ark(
-                f, {utt.utt_id: feats}, text=wspec.text, compression_method=compression_method
-            )
-            entries.append(f"{utt.utt_id} {wspec.ark}:{offset}\n")
+            w.write(utt.utt_id, feats)
             result.frames[utt.utt_id] = int(feats.shape[0])
             audio_s += wav.shape[0] / SAMPLE_RATE
             if i % 100 == 0:
                 log(f"{i}/{len(utterances)} utterances, RTF {(time.time() - start) / audio_s:.3f}")
 
-    if wspec.ark is None:
-        out = sys.stdout.buffer
-        write_all(_Counting(out))
-        out.flush()
-    else:
-        with atomic_open(wspec.ark, "wb") as f:
-            write_all(f)
-            if wspec.scp is not None:
-                with atomic_open(wspec.scp, "w", encoding="utf-8") as s:
-                    s.writelines(entries)
+    with matrix_writer(wspec, compression_method=compression_method) as w:
+        write_all(w)
     if utt2num_frames is not None:
         with atomic_open(utt2num_frames, "w", encoding="utf-8") as u:
             u.writelines(f"{k} {v}\n" for k, v in result.frames.items())
