@@ -562,6 +562,8 @@ def _dump(
     verify: bool,
     log: Callable[[str], None],
 ) -> DumpResult:
+    """The dump, with the lock held: compare the stamp, (re)prepare, run and verify the jobs,
+    cmvn and post-processing, merge."""
     audio = _audio_table(audio_files, verify)
     stamp = compute_stamp(src, opts)
     old: dict[str, Any] = {}
@@ -571,14 +573,12 @@ def _dump(
         old, old_audio = saved.get("stamp") or {}, saved.get("audio") or {}
     changes = _differences(old, stamp) + audio_changes(old_audio, audio, verify)
     complete = (dump / ".complete").is_file() and (dump / "feats.scp").is_file()
-    out = dump / "data"
     if not force and not changes and complete:
         _write_stamp(dump, stamp, audio)  # mtimes may have moved under --verify
         info = json.loads((dump / "dump_info.json").read_text())
         log(f"{dump}: up to date ({info['num_utterances']} utterances)")
-        skipped = list(read_kv(dump / "skipped_utts")) if (dump / "skipped_utts").is_file() else []
         return DumpResult(
-            dump, info["num_utterances"], info["num_frames"], info["feat_dim"], [], skipped
+            dump, info["num_utterances"], info["num_frames"], info["feat_dim"], [], _skipped(dump)
         )
     frames_of, min_samples = frame_counter(opts)
     if force or changes or not (dump / "utt2num_samples").is_file():
@@ -589,43 +589,83 @@ def _dump(
         elif (dump / LEGACY_STAMP).is_file():
             log(f"{dump}: made by an older pase version, redoing it")
         _start_over(dump)
-        samples = expected_samples(src, log)
-        short = {u: n for u, n in samples.items() if n < min_samples}
-        if short and not opts.skip_short:
-            shown = ", ".join(f"{u!r} ({n} samples)" for u, n in sorted(short.items())[:5])
-            raise DumpError(
-                f"{len(short)} utterance(s) of {src} are shorter than one frame "
-                f"({min_samples} samples): {shown}; remove them or pass --skip-short"
-            )
-        keep = sorted(set(samples) - set(short))
-        if not keep:
-            raise DumpError(f"{src}: every utterance is shorter than {min_samples} samples")
-        subset_data_dir(src, dump, utterances=keep)
-        for name in _NOT_INPUTS:
-            (dump / name).unlink(missing_ok=True)
-        write_kv(dump / "utt2num_samples", {k: str(samples[k]) for k in keep})
-        if short:
-            write_kv(dump / "skipped_utts", {k: str(v) for k, v in short.items()})
-            log(f"left out {len(short)} utterance(s) shorter than {min_samples} samples "
-                f"(listed in {dump}/skipped_utts)")  # fmt: skip
+        _copy_data_dir(src, dump, opts.skip_short, min_samples, log)
         _write_stamp(dump, stamp, audio)
     samples = {k: int(v) for k, v in read_kv(dump / "utt2num_samples").items()}
-    skipped = list(read_kv(dump / "skipped_utts")) if (dump / "skipped_utts").is_file() else []
+    spec_file, nj = _write_job_spec(dump, opts, min_samples, log)
+    merged, frames, dim, jobs_run = _run_and_verify(
+        dump, opts, spec_file, nj, samples, frames_of, log
+    )
+    stats = _cmvn_stats(dump, opts, merged, log)
+    if opts.post_process:
+        merged = _post_process(dump / "data", nj, merged, stats, opts)
+    return _finish(dump, opts, stamp, merged, frames, dim, stats, sorted(set(jobs_run)), log)
+
+
+def _skipped(dump: Path) -> list[str]:
+    f = dump / "skipped_utts"
+    return list(read_kv(f)) if f.is_file() else []
+
+
+def _copy_data_dir(
+    src: Path, dump: Path, skip_short: bool, min_samples: int, log: Callable[[str], None]
+) -> None:
+    """Copy the data dir into the dump dir with ``utt2num_samples``; utterances too short
+    for one frame are an error, or with ``skip_short`` left out and listed."""
+    samples = expected_samples(src, log)
+    short = {u: n for u, n in samples.items() if n < min_samples}
+    if short and not skip_short:
+        shown = ", ".join(f"{u!r} ({n} samples)" for u, n in sorted(short.items())[:5])
+        raise DumpError(
+            f"{len(short)} utterance(s) of {src} are shorter than one frame "
+            f"({min_samples} samples): {shown}; remove them or pass --skip-short"
+        )
+    keep = sorted(set(samples) - set(short))
+    if not keep:
+        raise DumpError(f"{src}: every utterance is shorter than {min_samples} samples")
+    subset_data_dir(src, dump, utterances=keep)
+    for name in _NOT_INPUTS:
+        (dump / name).unlink(missing_ok=True)
+    write_kv(dump / "utt2num_samples", {k: str(samples[k]) for k in keep})
+    if short:
+        write_kv(dump / "skipped_utts", {k: str(v) for k, v in short.items()})
+        log(f"left out {len(short)} utterance(s) shorter than {min_samples} samples "
+            f"(listed in {dump}/skipped_utts)")  # fmt: skip
+
+
+def _write_job_spec(
+    dump: Path, opts: DumpOptions, min_samples: int, log: Callable[[str], None]
+) -> tuple[Path, int]:
+    """Split the dump dir into parts and write ``data/jobs.json``; returns (its path, nj)."""
+    out = dump / "data"
     utts = read_kv(dump / "utt2spk")
     nj = min(opts.nj, len(utts))
     if nj < opts.nj:
         log(f"only {len(utts)} utterances: using {nj} jobs instead of {opts.nj}")
-    split = dump / f"split{nj}utt"
     spec_file = out / "jobs.json"
-    spec = {"options": asdict(opts), "split": str(split), "out": str(out), "nj": nj,
-            "min_samples": min_samples}  # fmt: skip
     if spec_file.is_file() and json.loads(spec_file.read_text()).get("nj") != nj:
         log(f"{dump}: the number of jobs changed, redoing the unmerged parts")
         shutil.rmtree(out)
     split_data_dir(dump, nj, per_utt=True)  # deterministic: the same parts on every run
     out.mkdir(exist_ok=True)
+    spec = {"options": asdict(opts), "split": str(dump / f"split{nj}utt"), "out": str(out),
+            "nj": nj, "min_samples": min_samples}  # fmt: skip
     write_json_atomic(spec_file, spec)
+    return spec_file, nj
 
+
+def _run_and_verify(
+    dump: Path,
+    opts: DumpOptions,
+    spec_file: Path,
+    nj: int,
+    samples: dict[str, int],
+    frames_of: Callable[[int], int],
+    log: Callable[[str], None],
+) -> tuple[dict[str, str], dict[str, int], int, list[int]]:
+    """Run the unfinished jobs, verify every part, redo the damaged ones once; returns the
+    merged scp entries, frames per utterance, the feature dimension and the jobs run."""
+    out, split = dump / "data", dump / f"split{nj}utt"
     jobs_run: list[int] = []
     for attempt in (1, 2):
         todo = [n for n in range(1, nj + 1) if not (out / f"done.{n}").is_file()]
@@ -665,22 +705,30 @@ def _dump(
             dims.add(d)
         if not bad:
             break
+    utts = read_kv(dump / "utt2spk")
     if set(merged) != set(utts):
         raise DumpError(f"{len(set(utts) - set(merged))} utterances missing from the dump")
     if len(dims) != 1:
         raise DumpError(f"feature dimensions differ between jobs: {sorted(dims)}")
-    dim = dims.pop()
+    return merged, frames, dims.pop(), jobs_run
 
-    # statistics, then optional rewriting (cmvn applied / float16)
-    u2s = read_kv(dump / "utt2spk")
+
+Stats = np.ndarray | dict[str, np.ndarray]
+
+
+def _cmvn_stats(
+    dump: Path, opts: DumpOptions, merged: dict[str, str], log: Callable[[str], None]
+) -> Stats | None:
+    """Given, global or per-speaker cmvn stats of the dumped features, written as
+    ``cmvn.*`` (or ``applied_cmvn.*`` with ``apply_cmvn``)."""
+    for name in ("cmvn.ark", "cmvn.scp", "applied_cmvn.ark", "applied_cmvn.scp"):
+        (dump / name).unlink(missing_ok=True)
 
     def all_feats():
         for utt in sorted(merged):
             yield utt, kaldiio.load_mat(merged[utt])
 
-    stats: np.ndarray | dict[str, np.ndarray] | None = None
-    for name in ("cmvn.ark", "cmvn.scp", "applied_cmvn.ark", "applied_cmvn.scp"):
-        (dump / name).unlink(missing_ok=True)
+    stats: Stats | None = None
     if opts.cmvn_stats:
         stats = cmvn_lib.read_stats(opts.cmvn_stats)
     elif opts.cmvn == "global":
@@ -688,40 +736,62 @@ def _dump(
         stats = cmvn_lib.global_stats(m for _, m in all_feats())
     elif opts.cmvn == "speaker":
         log("computing per-speaker cmvn stats")
-        stats = cmvn_lib.speaker_stats(all_feats(), u2s)
-    prefix = "applied_cmvn" if opts.apply_cmvn else "cmvn"
+        stats = cmvn_lib.speaker_stats(all_feats(), read_kv(dump / "utt2spk"))
+    prefix = _cmvn_prefix(opts)
     if isinstance(stats, np.ndarray):
         cmvn_lib.write_global_stats(dump / f"{prefix}.ark", stats)
     elif stats is not None:
         cmvn_lib.write_speaker_stats(dump / f"{prefix}.ark", dump / f"{prefix}.scp", stats)
-    if opts.post_process:
-        for n in range(1, nj + 1):
-            marker = out / f"done_post.{n}"
-            if marker.is_file():
-                continue
-            keys = list(read_kv(out / f"feats.{n}.scp"))
+    return stats
 
-            def items(keys=keys):
-                for utt in keys:
-                    mat = kaldiio.load_mat(merged[utt])
-                    if opts.apply_cmvn:
-                        assert stats is not None
-                        mat = cmvn_lib.apply_cmvn(
-                            mat, cmvn_lib.stats_for(stats, utt, u2s), opts.norm_vars
-                        )
-                    yield utt, mat
 
-            wspec = WSpecifier(out / f"post.{n}.ark", out / f"post.{n}.scp")
-            with matrix_writer(
-                wspec, compression_method=opts.compress, float16=opts.dtype == "float16"
-            ) as w:
-                for utt, mat in items():
-                    w.write(utt, mat)
-            write_text_atomic(marker, "done\n")
-        merged = {}
-        for n in range(1, nj + 1):
-            merged.update(read_kv(out / f"post.{n}.scp"))
+def _cmvn_prefix(opts: DumpOptions) -> str:
+    return "applied_cmvn" if opts.apply_cmvn else "cmvn"
 
+
+def _post_process(
+    out: Path, nj: int, merged: dict[str, str], stats: Stats | None, opts: DumpOptions
+) -> dict[str, str]:
+    """Rewrite every part normalised (``apply_cmvn``) and/or as float16, resumably (marker
+    ``done_post.<n>``); returns the merged scp entries of the rewritten parts."""
+    u2s = read_kv(out.parent / "utt2spk")
+    for n in range(1, nj + 1):
+        marker = out / f"done_post.{n}"
+        if marker.is_file():
+            continue
+        wspec = WSpecifier(out / f"post.{n}.ark", out / f"post.{n}.scp")
+        float16 = opts.dtype == "float16"
+        with matrix_writer(wspec, compression_method=opts.compress, float16=float16) as w:
+            for utt in read_kv(out / f"feats.{n}.scp"):
+                mat = kaldiio.load_mat(merged[utt])
+                if opts.apply_cmvn:
+                    assert stats is not None
+                    mat = cmvn_lib.apply_cmvn(
+                        mat, cmvn_lib.stats_for(stats, utt, u2s), opts.norm_vars
+                    )
+                w.write(utt, mat)
+        write_text_atomic(marker, "done\n")
+    rewritten: dict[str, str] = {}
+    for n in range(1, nj + 1):
+        rewritten.update(read_kv(out / f"post.{n}.scp"))
+    return rewritten
+
+
+def _finish(
+    dump: Path,
+    opts: DumpOptions,
+    stamp: dict[str, Any],
+    merged: dict[str, str],
+    frames: dict[str, int],
+    dim: int,
+    stats: Stats | None,
+    jobs_run: list[int],
+    log: Callable[[str], None],
+) -> DumpResult:
+    """Write the data-dir tables and ``dump_info.json``, then ``feats.scp`` (last: its
+    presence means the dump is complete) and ``.complete``."""
+    skipped = _skipped(dump)
+    prefix = _cmvn_prefix(opts)
     write_kv(dump / "utt2num_frames", {k: str(v) for k, v in frames.items()})
     write_text_atomic(dump / "feat_dim", f"{dim}\n")
     write_text_atomic(dump / "frame_shift", "0.01\n")
@@ -736,7 +806,7 @@ def _dump(
         "skipped_utterances": len(skipped),
     }
     write_json_atomic(dump / "dump_info.json", info)
-    write_kv(dump / "feats.scp", merged)  # last: its presence means the dump is complete
+    write_kv(dump / "feats.scp", merged)
     validate_data_dir(dump, no_text=True)
     write_text_atomic(dump / ".complete", _digest(stamp) + "\n")
     log(
@@ -744,7 +814,7 @@ def _dump(
         + (f"; {prefix}.ark ({opts.cmvn})" if stats is not None else "")
         + (f"; {len(skipped)} too short left out" if skipped else "")
     )
-    return DumpResult(dump, len(merged), info["num_frames"], dim, sorted(set(jobs_run)), skipped)
+    return DumpResult(dump, len(merged), info["num_frames"], dim, jobs_run, skipped)
 
 
 def _write_stamp(dump: Path, stamp: dict[str, Any], audio: dict[str, Any]) -> None:
