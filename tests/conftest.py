@@ -27,6 +27,12 @@ def data_dir() -> Path:
     return DATA
 
 
+def pase_frames(num_samples: int) -> int:
+    """Frames of a PASE/PASE+ encoder for ``num_samples`` samples, in closed form:
+    ``floor(ceil(L / 10) / 16)`` (one frame per 160 samples)."""
+    return -(-num_samples // 10) // 16
+
+
 def harmonic(f0: float, seconds: float, sr: int = 16000, n_harm: int = 10) -> np.ndarray:
     """A speech-like harmonic tone (float32, peak ~0.5) with 1/k amplitudes."""
     t = np.arange(int(seconds * sr)) / sr

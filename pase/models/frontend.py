@@ -33,10 +33,10 @@ from pase.models.checkpoint import (
     strip_prefixes,
 )
 from pase.models.fast import FastConvStack, pool_frames, supports
-from pase.models.modules import FeBlock, same_padding
+from pase.models.modules import FeBlock
 from pase.models.qrnn import QRNN
 
-__all__ = ["BUILTIN_CONFIGS", "WaveFe", "load_config", "num_frames", "wf_builder"]
+__all__ = ["BUILTIN_CONFIGS", "WaveFe", "load_config", "wf_builder"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf" / "frontend"
 BUILTIN_CONFIGS = {"PASE": CONF_DIR / "PASE.cfg", "PASE+": CONF_DIR / "PASE+.cfg"}
@@ -146,23 +146,6 @@ def _validate(c: dict[str, Any], where: str) -> None:
         fail(f"rnn_dim must be an integer >= 2 or null, got {c['rnn_dim']!r}")
     if not 0 <= float(c["rnn_dropout"]) < 1:
         fail(f"rnn_dropout must be in [0, 1), got {c['rnn_dropout']!r}")
-
-
-def num_frames(
-    num_samples: int,
-    kwidths: list[int] | tuple[int, ...] = (251, 20, 11, 11, 11, 11, 11, 11),
-    strides: list[int] | tuple[int, ...] = (1, 10, 2, 1, 2, 1, 2, 2),
-) -> int:
-    """Output frames of a PASE encoder for ``num_samples`` input samples.
-
-    For the PASE/PASE+ geometry (the defaults) this is ``floor(ceil(L / 10) / 16)``: one
-    frame per 160 samples (10 ms at 16 kHz).
-    """
-    n = num_samples
-    for i, (k, s) in enumerate(zip(kwidths, strides)):
-        left, right = (k // 2, k // 2) if i == 0 and k % 2 else same_padding(k, s)
-        n = (n + left + right - k) // s + 1
-    return max(n, 0)
 
 
 class WaveFe(nn.Module):

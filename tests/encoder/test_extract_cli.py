@@ -12,8 +12,9 @@ import torch
 
 from pase.bin.extract import main
 from pase.extract import extract_features
-from pase.models.frontend import num_frames, wf_builder
+from pase.models.frontend import wf_builder
 from tests.conftest import harmonic
+from tests.conftest import pase_frames as num_frames
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pase.models.frontend import DEFAULTS, apply_mode, load_config, num_frames, wf_builder
+from pase.models.frontend import DEFAULTS, apply_mode, load_config, wf_builder
 from pase.models.modules import _conv1d
+from tests.conftest import pase_frames as num_frames
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,9 @@ def pase_plus() -> torch.nn.Module:
 )
 def test_num_frames_formula(length: int) -> None:
     expected = math.floor(math.ceil(length / 10) / 16)
-    assert num_frames(length) == expected
+    assert num_frames(length) == expected  # the closed form the other tests use
     assert wf_builder("PASE").num_frames(length) == expected
+    assert wf_builder("PASE+").num_frames(length) == expected
 
 
 def test_every_original_key_is_accepted(tmp_path: Path) -> None:

@@ -183,7 +183,7 @@ def test_kill_midway_then_rerun(data: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_pase_dump_frames_follow_the_encoder(tmp_path: Path) -> None:
-    from pase.models.frontend import num_frames as pase_frames
+    from tests.conftest import pase_frames
 
     data = make_datadir(tmp_path / "d", {"a": 2, "b": 1}, audio_dir=tmp_path / "w", seconds=0.4)
     res = dump_features(data, tmp_path / "dump", DumpOptions(nj=2, cmd=RUN_PL), log=lambda m: None)

@@ -175,7 +175,7 @@ def test_bundled_recipe_end_to_end(tmp_path: Path) -> None:
     import soundfile as sf
 
     from pase.io.datadir import read_kv
-    from pase.models.frontend import num_frames
+    from tests.conftest import pase_frames as num_frames
 
     d = recipe_copy(tmp_path, MINI)
     # a smaller corpus than the default, made with the same tool
