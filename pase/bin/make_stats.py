@@ -52,9 +52,9 @@ from pase.io.provenance import (
     up_to_date,
     write_stamp,
 )
-from pase.targets import TargetSet, WorkersConfigError
+from pase.targets import TargetSet
 from pase.targets.stats import STD_MODES, StatsAccumulator, StatsError, TargetStats
-from pase.targets.target_set import BUILTIN_CFGS, CONF_DIR
+from pase.workers.config import BUILTIN_CFGS, CONF_DIR, WorkersConfigError
 
 log = logging.getLogger("pase-make-stats")
 

@@ -20,11 +20,11 @@ from pase.io.audio import AudioError
 from pase.io.datadir import DataDirError
 from pase.io.lock import LockedError
 from pase.models.checkpoint import CheckpointError
-from pase.targets import WorkersConfigError
 from pase.targets.stats import StatsError
 from pase.train.options import parse_options
 from pase.train.signals import Interrupted
 from pase.train.trainer import TrainingError, train
+from pase.workers.config import WorkersConfigError
 
 ERRORS = (
     TrainingError,

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 
 from pase.constants import HOP
 from pase.targets.functional import contextualize
-from pase.targets.target_set import WorkersConfigError, load_workers_cfg
+from pase.workers.config import WorkersConfigError, load_workers_cfg
 
 
 class WorkerConfigError(WorkersConfigError):

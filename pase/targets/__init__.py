@@ -9,6 +9,6 @@
 - :mod:`pase.targets.stats`: normalisation statistics and z-normalisation.
 """
 
-from pase.targets.target_set import TargetSet, TargetSpec, WorkersConfigError
+from pase.targets.target_set import TargetSet, TargetSpec
 
-__all__ = ["TargetSet", "TargetSpec", "WorkersConfigError"]
+__all__ = ["TargetSet", "TargetSpec"]

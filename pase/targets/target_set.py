@@ -11,21 +11,18 @@ are computed once. Classification workers (``"cls"``: LIM, GIM, SPC) have no tar
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from pase.targets import functional as tf
 from pase.targets.prosody import prosody
+from pase.workers.config import WorkersConfigError, load_workers_cfg
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf" / "workers"
-BUILTIN_CFGS = {"workers": "workers.cfg", "workers+": "workers+.cfg"}
 WAVEFORM_NAMES = frozenset({"cchunk"})
 
 # Transform keys each target accepts (the original transforms' keyword names) and their
@@ -44,10 +41,6 @@ _RATE_KEYS = ("sr", "rate")
 UNSUPPORTED_NAMES = frozenset(
     {"mfcc_librosa", "lpc", "kaldimfcc", "kaldiplp", "overlap", "gap", "chunk"}
 )
-
-
-class WorkersConfigError(ValueError):
-    """A workers config that cannot be turned into targets (names the file and worker)."""
 
 
 @dataclass(frozen=True)
@@ -193,28 +186,6 @@ def spec_from_worker(
             f"({spec.static_channels} x (1 + der_order {params['der_order']}))"
         )
     return spec
-
-
-def load_workers_cfg(cfg: str | os.PathLike | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """Read a workers config: a built-in name (``"workers"`` = PASE, ``"workers+"`` =
-    PASE+), a path to a JSON file, or an already-parsed dict. Returns ``(cfg, description)``."""
-    if isinstance(cfg, Mapping):
-        return dict(cfg), "workers cfg <dict>"
-    key = os.fspath(cfg)
-    path = CONF_DIR / BUILTIN_CFGS[key] if key in BUILTIN_CFGS else Path(key)
-    where = f"workers cfg {path}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        builtins = ", ".join(BUILTIN_CFGS)
-        raise WorkersConfigError(f"{where}: cannot read ({e}); built-in names: {builtins}") from e
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise WorkersConfigError(f"{where}: not valid JSON ({e})") from e
-    if not isinstance(data, dict):
-        raise WorkersConfigError(f"{where}: expected a JSON object with 'regr'/'cls' lists")
-    return data, where
 
 
 class TargetSet:

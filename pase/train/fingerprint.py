@@ -45,7 +45,7 @@ from typing import Any
 
 from pase.io.provenance import sha256_file
 from pase.models.frontend import BUILTIN_CONFIGS
-from pase.targets.target_set import BUILTIN_CFGS
+from pase.workers.config import BUILTIN_CFGS
 
 #: options compared by value
 VALUE_OPTIONS = (

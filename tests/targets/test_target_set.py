@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from pase.targets import TargetSet, WorkersConfigError
+from pase.targets import TargetSet
 from pase.targets import functional as tf
 from pase.targets.prosody import prosody
-from pase.targets.target_set import CONF_DIR
+from pase.workers.config import CONF_DIR, WorkersConfigError
 from tests.conftest import harmonic
 from tests.targets import refs
 

@@ -22,7 +22,7 @@ from pase.models.workers import (
     shuffle_frames,
 )
 from pase.targets.functional import contextualize
-from pase.targets.target_set import WorkersConfigError
+from pase.workers.config import WorkersConfigError
 
 # Measured parameter counts of the original PASE+ workers (emb_dim 256), from the spec §4.3.
 PASE_PLUS_PARAMS = {
