@@ -33,7 +33,7 @@ from pase.models.checkpoint import (
     strip_prefixes,
 )
 from pase.models.fast import FastConvStack, pool_frames, supports
-from pase.models.modules import FeBlock
+from pase.models.modules import FeBlock, batch_norm_groups
 from pase.models.qrnn import QRNN
 
 __all__ = ["BUILTIN_CONFIGS", "WaveFe", "load_config", "wf_builder"]
@@ -237,6 +237,23 @@ class WaveFe(nn.Module):
         self.fast_inference = True
         self._fast = FastConvStack() if supports(self.blocks) else None
 
+    # ------------------------------------------------------------------ fine-tuning
+    def freeze_bn(self, frozen: bool = True) -> WaveFe:
+        """Keep every BatchNorm in eval mode (running statistics, never updated) even after
+        ``train()``: for fine-tuning on padded batches with each example encoded exactly as
+        if alone (``forward(x, lengths=...)``); the other layers still train."""
+        self._bn_frozen = frozen
+        return self.train(self.training)
+
+    def train(self, mode: bool = True) -> WaveFe:
+        """``nn.Module.train``, keeping BatchNorm in eval mode after :meth:`freeze_bn`."""
+        super().train(mode)
+        if getattr(self, "_bn_frozen", False):
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
+
     # ------------------------------------------------------------------ geometry
     @property
     def hop(self) -> int:
@@ -294,8 +311,10 @@ class WaveFe(nn.Module):
             device: move the input there first (original API).
             mode: None, "avg_norm" (subtract the per-utterance time mean), "avg_concat"
                 (append the mean, 2*emb_dim channels), "avg_norm_concat" (both).
-            lengths: valid samples per example ``(B,)`` for a zero-padded batch (eval mode):
-                each example is encoded exactly as if alone; padded frames are zero.
+            lengths: valid samples per example ``(B,)`` for a zero-padded batch: padding never
+                reaches a real frame (padded output frames are zero). In eval mode (or with
+                :meth:`freeze_bn`) each example is encoded exactly as if alone; in training
+                BatchNorm uses the statistics of all real positions of the batch.
             return_hidden: also return the hidden layers (s3prl order): the 7 dense skips
                 pooled to frame rate, the ``W`` output, the final output, each
                 ``(B, emb_dim, T)`` (only ``W`` and final for encoders without dense skips).
@@ -387,6 +406,16 @@ class WaveFe(nn.Module):
         ``state`` carries the QRNN memory between consecutive chunks; returns
         ``(y, hidden, new_state)``.
         """
+        y, hidden, new_state = self._project(h, pooled, state, return_hidden)
+        y = self._output([y])[0]
+        if return_hidden:
+            hidden.append(y)
+        return y, hidden, new_state
+
+    def _project(
+        self, h: torch.Tensor, pooled: list[torch.Tensor], state: Any, return_hidden: bool
+    ) -> tuple[torch.Tensor, list[torch.Tensor], Any]:
+        """RNN, ``W`` and dense skips (before the output norm); hidden: skips then ``W``."""
         new_state = None
         if self.rnn is not None:
             seq = h.permute(2, 0, 1)
@@ -406,13 +435,39 @@ class WaveFe(nn.Module):
                 y = y + s
                 if return_hidden:
                     hidden.append(s)
-        if self.norm_out is not None:
-            y = self.norm_out(y)
-        if self.tanh_out:
-            y = torch.tanh(y)
         if return_hidden:
-            hidden += [w, y]
+            hidden.append(w)
         return y, hidden, new_state
+
+    def _output(self, ys: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Output norm (statistics over all groups together in training) and tanh."""
+        ys = batch_norm_groups(self.norm_out, ys)
+        return [torch.tanh(y) for y in ys] if self.tanh_out else ys
+
+    def _encode_groups(
+        self, xs: list[torch.Tensor], return_hidden: bool
+    ) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+        """Encode groups ``(B_g, 1, L_g)`` of different lengths in one training step: each
+        group through its own convolutions, every BatchNorm normalising with the statistics
+        of all groups' positions together (no padding enters them; see
+        :func:`pase.models.modules.batch_norm_groups`). Returns ``(y, hidden)`` per group."""
+        t_outs = [self.num_frames(x.shape[-1]) for x in xs]
+        hs = xs
+        pooled: list[list[torch.Tensor]] = [[] for _ in xs]
+        last = len(self.blocks) - 1
+        for n, block in enumerate(self.blocks):
+            ys = batch_norm_groups(block.norm, [block.forward_conv(h) for h in hs])
+            hs = [block.forward_act(y) for y in ys]
+            if self.denseskips is not None and n < last:
+                for g, h in enumerate(hs):
+                    f = self._skip_factor(n, h.shape[-1], t_outs[g])
+                    pooled[g].append(pool_frames(h, f, t_outs[g]))
+        projected = [self._project(h, p, None, return_hidden) for h, p in zip(hs, pooled)]
+        outs = self._output([y for y, _, _ in projected])
+        result = []
+        for y, (_, hidden, _) in zip(outs, projected):
+            result.append((y, [*hidden, y] if return_hidden else []))
+        return result
 
     def _forward_lengths(
         self,
@@ -421,11 +476,6 @@ class WaveFe(nn.Module):
         mode: str | None,
         return_hidden: bool,
     ) -> Any:
-        if self.training:
-            raise ValueError(
-                "lengths= is supported in eval mode only (BatchNorm batch statistics would mix "
-                "padding into real frames); train on equal-length chunks, as PASE does"
-            )
         lengths = [int(v) for v in (lengths.tolist() if torch.is_tensor(lengths) else lengths)]
         if len(lengths) != x.shape[0]:
             raise ValueError(f"lengths has {len(lengths)} entries for a batch of {x.shape[0]}")
@@ -443,9 +493,16 @@ class WaveFe(nn.Module):
         for i, n in enumerate(lengths):
             order.setdefault(n, []).append(i)
         results: dict[int, tuple[torch.Tensor, list[torch.Tensor]]] = {}
-        for n, idx in order.items():
-            h, pooled = self.encode_blocks(x[idx, :, :n])
-            y, hid, _ = self.encode_head(h, pooled, return_hidden=return_hidden)
+        if self.training:  # one step: BatchNorm statistics over the real positions of all
+            groups = list(order.items())
+            encoded = self._encode_groups([x[idx, :, :n] for n, idx in groups], return_hidden)
+        else:
+            encoded = []
+            for n, idx in order.items():
+                h, pooled = self.encode_blocks(x[idx, :, :n])
+                y, hid, _ = self.encode_head(h, pooled, return_hidden=return_hidden)
+                encoded.append((y, hid))
+        for (_, idx), (y, hid) in zip(order.items(), encoded):
             y = apply_mode(y, mode)
             for j, i in enumerate(idx):
                 results[i] = (y[j], [t[j] for t in hid])

@@ -14,7 +14,7 @@ from torch import nn
 
 from pase.constants import SAMPLE_RATE
 
-__all__ = ["FeBlock", "SincConv", "fold_batchnorm", "same_padding"]
+__all__ = ["FeBlock", "SincConv", "batch_norm_groups", "fold_batchnorm", "same_padding"]
 
 
 def same_padding(kwidth: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
@@ -211,6 +211,23 @@ class FeBlock(nn.Module):
             return self.conv.filters(), None
         return self.conv.weight, self.conv.bias
 
+    def forward_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """Padding and convolution only: ``(B, C_in, L)`` -> ``(B, fmaps, L_out)`` before the
+        normalisation (for :func:`batch_norm_groups`)."""
+        x = F.pad(x, self.padding, mode=self.pad_mode)
+        weight, bias = self.conv_weight()
+        return _conv1d(
+            x,
+            weight.to(x.dtype),
+            None if bias is None else bias.to(x.dtype),
+            self.stride,
+            self.dilation,
+        )
+
+    def forward_act(self, y: torch.Tensor) -> torch.Tensor:
+        """The activation (after the normalisation)."""
+        return y if self.act is None else self.act(y)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, C_in, L)`` -> ``(B, fmaps, L_out)``."""
         x = F.pad(x, self.padding, mode=self.pad_mode)
@@ -231,6 +248,39 @@ class FeBlock(nn.Module):
         if self.act is not None:
             y = self.act(y)
         return y
+
+
+def batch_norm_groups(norm: nn.Module | None, ys: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Apply ``norm`` to groups ``ys`` of ``(B_g, C, T_g)`` with different lengths ``T_g``.
+
+    A training-mode ``BatchNorm1d`` normalises with statistics over every position of every
+    group together (what it computes over one ``(B, C, T)`` batch, without padding), and
+    updates its running statistics once, as ``nn.BatchNorm1d`` does. Any other norm (eval
+    mode BatchNorm, InstanceNorm, None) is applied to each group on its own. A single group
+    is passed to ``norm`` unchanged.
+    """
+    if norm is None:
+        return ys
+    if len(ys) == 1 or not (isinstance(norm, nn.BatchNorm1d) and norm.training):
+        return [norm(y) for y in ys]
+    flat = torch.cat([y.transpose(0, 1).reshape(y.shape[1], -1) for y in ys], 1)  # (C, N)
+    n = flat.shape[1]
+    mean = flat.mean(1)
+    var = flat.var(1, unbiased=False)
+    if norm.track_running_stats and norm.running_mean is not None:
+        with torch.no_grad():
+            norm.num_batches_tracked += 1
+            m = norm.momentum
+            if m is None:
+                m = 1.0 / float(norm.num_batches_tracked)
+            norm.running_mean.mul_(1 - m).add_(m * mean.detach())
+            norm.running_var.mul_(1 - m).add_(m * var.detach() * n / max(n - 1, 1))
+    scale = torch.rsqrt(var + norm.eps)
+    shift = -mean * scale
+    if norm.affine:
+        scale = scale * norm.weight
+        shift = shift * norm.weight + norm.bias
+    return [y * scale.view(1, -1, 1) + shift.view(1, -1, 1) for y in ys]
 
 
 def fold_batchnorm(

@@ -133,12 +133,6 @@ def test_lengths_equal_single_example_and_padding_does_not_leak(pase_plus) -> No
             assert torch.all(y[i, :, flen[i] :] == 0)
 
 
-def test_lengths_rejected_in_train_mode() -> None:
-    model = wf_builder("PASE").train()
-    with pytest.raises(ValueError, match="eval mode"):
-        model(torch.randn(2, 1, 3200), lengths=[3200, 3000])
-
-
 def test_return_hidden_layers(pase_plus) -> None:
     x = torch.randn(2, 1, 9600)
     with torch.no_grad():
