@@ -25,7 +25,7 @@ import soundfile as sf
 import torch
 
 from pase.distortions import DistortionConfig, Distortions
-from pase.distortions.transforms import Clipping, Codec2, Resample, SpeedChange
+from pase.distortions.kinds import Clipping, Codec2, Resample, SpeedChange
 
 SR = 16000
 CONF = Path(__file__).resolve().parents[1] / "pase" / "conf" / "distortions" / "pase+.cfg"

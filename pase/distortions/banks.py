@@ -20,7 +20,7 @@ import soundfile as sf
 import torch
 
 from pase.constants import SAMPLE_RATE
-from pase.distortions.config import DistortionConfigError
+from pase.distortions.options import DistortionConfigError
 
 Tensor = torch.Tensor
 

@@ -1,7 +1,8 @@
 """The distortion chain of PASE+: config-driven, seeded, applied to a whole batch at once.
 
-``Distortions.from_config(cfg)`` builds the transforms of a distortions config in the original's
-fixed order; ``d(x)`` draws, for every transform and every example independently, whether it
+``Distortions.from_config(cfg)`` builds the active distortion kinds of a config (see
+:mod:`pase.distortions.registry`) in their declared order (the original's for the built-in
+kinds); ``d(x)`` draws, for every transform and every example independently, whether it
 applies (probability ``<name>_p``), then applies it to the selected examples only.
 """
 
@@ -13,39 +14,10 @@ from typing import Any
 
 import torch
 
-from pase.distortions.banks import WaveBank, dir_files, list_files, root_files
 from pase.distortions.config import DistortionConfig
-from pase.distortions.transforms import (
-    MAX_IR_LEN,
-    AdditiveNoise,
-    Chopper,
-    Clipping,
-    Codec2,
-    Distortion,
-    FirFilter,
-    Gain,
-    OverlapSpeech,
-    Resample,
-    Reverb,
-    SpeedChange,
-)
+from pase.distortions.registry import BuildContext, Distortion, distortion_kinds
 
 Tensor = torch.Tensor
-
-#: Order of application (the original's list; codec2 runs on the fly at its 8th position).
-ORDER = (
-    "reverb",
-    "overlap",
-    "noises",
-    "speed",
-    "resample",
-    "clip",
-    "codec2",
-    "chop",
-    "bandrop",
-    "downsample",
-    "gain",
-)
 
 
 def build_transforms(
@@ -54,96 +26,16 @@ def build_transforms(
     device: torch.device | str | None = None,
     base_dir: str | os.PathLike | None = None,
 ) -> list[Distortion]:
-    """The active transforms of ``cfg`` in :data:`ORDER`, with their data loaded and checked.
+    """The active distortions of ``cfg``, one per registered kind in order of application,
+    with their data loaded and checked.
 
     Raises:
         DistortionConfigError: a missing/unreadable file, an empty directory or list, a wrong
             sample rate (the message names the config key and the file).
         pase.distortions.codec2.Codec2UnavailableError: ``codec2_p > 0`` without pycodec2.
     """
-    src = cfg.source
-
-    def bank(files: list[str], key: str, max_len: int | None = None) -> WaveBank:
-        return WaveBank(
-            files,
-            key=key,
-            source=src,
-            max_len=max_len,
-            memory_mb=cfg.bank_memory_mb,
-            device=device,
-        )
-
-    def fir_files(prefix: str, exclude: Sequence[str] = ()) -> list[str]:
-        return root_files(
-            getattr(cfg, f"{prefix}_data_root"),
-            getattr(cfg, f"{prefix}_irfiles"),
-            getattr(cfg, f"{prefix}_fmt"),
-            key=f"{prefix}_irfiles",
-            source=src,
-            base_dir=base_dir,
-            exclude=exclude,
-        )
-
-    reverb: Reverb | None = None
-    need_irs = cfg.active("reverb") or (cfg.active("overlap") and cfg.overlap_reverb)
-    if need_irs:
-        reverb = Reverb(bank(fir_files("reverb"), "reverb_irfiles", MAX_IR_LEN), cfg.reverb_p)
-
-    out: dict[str, Distortion] = {}
-    if reverb is not None and cfg.active("reverb"):
-        out["reverb"] = reverb
-    if cfg.active("overlap"):
-        assert cfg.overlap_dir is not None
-        if cfg.overlap_list is not None:
-            files = list_files(
-                cfg.overlap_list,
-                cfg.overlap_dir,
-                key="overlap_list",
-                source=src,
-                base_dir=base_dir,
-            )
-        else:
-            files = dir_files([cfg.overlap_dir], key="overlap_dir", source=src, base_dir=base_dir)
-        out["overlap"] = OverlapSpeech(
-            bank(files, "overlap_list" if cfg.overlap_list else "overlap_dir"),
-            cfg.overlap_snrs,
-            cfg.overlap_p,
-            reverb=reverb if cfg.overlap_reverb else None,
-        )
-    if cfg.active("noises"):
-        assert cfg.noises_dir is not None
-        files = dir_files(cfg.noises_dir, key="noises_dir", source=src, base_dir=base_dir)
-        out["noises"] = AdditiveNoise(bank(files, "noises_dir"), cfg.noises_snrs, cfg.noises_p)
-    if cfg.active("speed"):
-        assert cfg.speed_range is not None
-        out["speed"] = SpeedChange(cfg.speed_range, cfg.speed_p)
-    if cfg.active("resample"):
-        out["resample"] = Resample(cfg.resample_factors, cfg.resample_p)
-    if cfg.active("clip"):
-        out["clip"] = Clipping(cfg.clip_factors, cfg.clip_p)
-    if cfg.active("codec2"):
-        out["codec2"] = Codec2(cfg.codec2_kbps, cfg.codec2_p)
-    if cfg.active("chop"):
-        out["chop"] = Chopper(cfg.chop_factors, cfg.max_chops, cfg.chop_p)
-    if cfg.active("bandrop"):
-        # Deliberate change: when band-drop globs its folder, the narrow-band low-pass filters
-        # configured for "downsample" are not band-drop candidates (the original included them).
-        low_pass = (
-            fir_files("downsample") if cfg.downsample_irfiles and cfg.bandrop_irfiles == [] else []
-        )
-        out["bandrop"] = FirFilter(
-            bank(fir_files("bandrop", exclude=low_pass), "bandrop_irfiles"),
-            cfg.bandrop_p,
-            "bandrop",
-        )
-    if cfg.active("downsample"):
-        out["downsample"] = FirFilter(
-            bank(fir_files("downsample"), "downsample_irfiles"), cfg.downsample_p, "downsample"
-        )
-    if cfg.active("gain"):
-        assert cfg.gain_db is not None
-        out["gain"] = Gain(cfg.gain_db, cfg.gain_p)
-    return [out[name] for name in ORDER if name in out]
+    ctx = BuildContext(cfg, device=device, base_dir=base_dir)
+    return [ctx.distortion(kind.name) for kind in distortion_kinds() if cfg.active(kind.name)]
 
 
 def _new_seed() -> int:
