@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from pase.bin.cli import add_channel, add_skip_short
+from pase.bin import cli
 from pase.features.kaldi import FrameOptions, KaldiFeatures
+
+PROG = "pase-compute-feats"
 
 
 def _bool(text: str) -> bool:
@@ -28,11 +29,7 @@ def _bool(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pase-compute-feats",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli.parser(PROG, __doc__)
     p.add_argument("input", help="Kaldi data dir, wav.scp, or list of audio files")
     p.add_argument("wspecifier", help="ark,scp:feats.ark,feats.scp, ark:feats.ark, ark,t:-, ...")
     p.add_argument("--feat-type", choices=("mfcc", "fbank"), required=True)
@@ -45,10 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--high-freq", type=float, default=0.0, help="0: Nyquist; <0: offset")
     p.add_argument("--frame-length-ms", type=float, default=25.0)
     p.add_argument("--frame-shift-ms", type=float, default=10.0)
-    p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
-    p.add_argument("--utt2num-frames", type=Path, help="also write utt2num_frames here")
-    add_channel(p)
-    add_skip_short(p)
+    cli.add_table_options(p)
     return p
 
 
@@ -71,23 +65,17 @@ def features_from_args(args: argparse.Namespace) -> KaldiFeatures:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from pase.bin.cli import write_table
+def _main(args: argparse.Namespace) -> None:
     from pase.io.tables import parse_wspecifier, read_input
 
-    try:
-        wspec = parse_wspecifier(args.wspecifier)
-        utts = read_input(args.input)
-        feats = features_from_args(args)
-        write_table(
-            "pase-compute-feats", args, utts, wspec, feats, feats.min_samples,
-            what=f" ({args.feat_type})",
-        )  # fmt: skip
-    except (ValueError, OSError, ImportError) as e:
-        print(f"pase-compute-feats: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    wspec = parse_wspecifier(args.wspecifier)
+    utts = read_input(args.input)
+    feats = features_from_args(args)
+    cli.write_table(PROG, args, utts, wspec, feats, feats.min_samples, what=f" ({args.feat_type})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), _main, argv, errors=(ImportError,))
 
 
 if __name__ == "__main__":

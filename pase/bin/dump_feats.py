@@ -25,51 +25,38 @@ import argparse
 import shlex
 import sys
 
-from pase.bin import compute_feats
-from pase.bin.cli import add_channel, add_rerun_options, add_skip_short
-from pase.features.dump import DumpError, DumpOptions, dump_features
-from pase.io.datadir import DataDirError
-from pase.io.lock import LockedError
+from pase.bin import cli, compute_feats
+from pase.features.dump import DumpOptions, dump_features
+
+PROG = "pase-dump-feats"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pase-dump-feats",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli.parser(PROG, __doc__)
     p.add_argument("data_dir", help="Kaldi data dir (wav.scp, utt2spk, optional segments)")
     p.add_argument("dump_dir", help="output dir (e.g. dump/pase+/train)")
     g = p.add_argument_group("jobs")
-    g.add_argument("--nj", type=int, default=4, help="parallel jobs (default 4)")
+    cli.add_nj(g)
     g.add_argument(
         "--cmd",
         default="utils/run.pl",
         help='job launcher, e.g. "utils/run.pl" or "utils/slurm.pl --mem 4G"',
     )
-    add_rerun_options(g, "redo everything")
-    add_channel(g)
-    add_skip_short(g)
+    cli.add_rerun_options(g, "redo everything")
+    cli.add_channel(g)
+    cli.add_skip_short(g)
     g = p.add_argument_group("features")
     g.add_argument("--feat-type", choices=("pase", "mfcc", "fbank"), default="pase")
-    g.add_argument(
-        "--cfg",
-        "--pase-cfg",
-        dest="pase_cfg",
-        default="PASE+",
-        help="PASE, PASE+ or a frontend .cfg (pase)",
-    )
-    g.add_argument(
-        "--ckpt",
-        "--pase-ckpt",
-        dest="pase_ckpt",
+    cli.add_fe_cfg(g, help="PASE, PASE+ or a frontend .cfg (pase)")
+    cli.add_ckpt(
+        g,
         help="encoder checkpoint, e.g. FE_e199.ckpt (pase; random weights if absent)",
     )
-    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, auto (pase)")
+    cli.add_device(g, help="cpu, cuda, cuda:N, auto (pase)")
     g.add_argument("--mode", help="original post-processing mode (pase)")
     g.add_argument("--chunk-seconds", type=float, default=20.0, help="long-audio pieces (pase)")
     g.add_argument("--peak-norm", action="store_true", help="peak-normalise waveforms (pase)")
-    g.add_argument("--num-threads", type=int, default=1, help="torch threads per job (pase)")
+    cli.add_num_threads(g, default=1, help="torch threads per job (pase)")
     g.add_argument("--num-ceps", type=int, help="MFCC cepstra (13)")
     g.add_argument("--deltas", type=int, help="MFCC delta order (e.g. 2)")
     g.add_argument("--num-bins", type=int, help="mel bins (MFCC 23, fbank 40)")
@@ -98,12 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         help="float16: half the size, readable by kaldiio/ESPnet but not Kaldi",
     )
-    g.add_argument(
-        "--compress",
-        type=int,
-        metavar="METHOD",
-        help="Kaldi matrix compression method (e.g. 2), readable by Kaldi",
-    )
+    cli.add_compress(g)
     return p
 
 
@@ -134,8 +116,8 @@ def options_from_args(args: argparse.Namespace) -> DumpOptions:
         feat_type=args.feat_type,
         nj=args.nj,
         cmd=args.cmd,
-        pase_cfg=args.pase_cfg,
-        pase_ckpt=args.pase_ckpt,
+        pase_cfg=args.fe_cfg,
+        pase_ckpt=args.ckpt,
         device=args.device,
         mode=args.mode,
         chunk_seconds=args.chunk_seconds,
@@ -153,21 +135,19 @@ def options_from_args(args: argparse.Namespace) -> DumpOptions:
     )
 
 
+def _main(args: argparse.Namespace) -> None:
+    dump_features(
+        args.data_dir,
+        args.dump_dir,
+        options_from_args(args),
+        force=args.force,
+        verify=args.verify,
+        log=lambda m: print(f"{PROG}: {m}", file=sys.stderr, flush=True),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        dump_features(
-            args.data_dir,
-            args.dump_dir,
-            options_from_args(args),
-            force=args.force,
-            verify=args.verify,
-            log=lambda m: print(f"pase-dump-feats: {m}", file=sys.stderr, flush=True),
-        )
-    except (DumpError, DataDirError, LockedError, ValueError, OSError) as e:
-        print(f"pase-dump-feats: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return cli.run(build_parser(), _main, argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Examples::
 
-    pase-extract --cfg PASE+ --ckpt FE_e199.ckpt data/test ark,scp:feats.ark,feats.scp
+    pase-extract --fe-cfg PASE+ --ckpt FE_e199.ckpt data/test ark,scp:feats.ark,feats.scp
     pase-extract --ckpt FE_e199.ckpt wav.scp ark,scp:/abs/feats.ark,feats.scp
     pase-extract --ckpt FE_e199.ckpt files.lst ark,scp:feats.ark,feats.scp   # one path per line
 
@@ -17,63 +17,52 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import torch
 
-from pase.bin.cli import add_channel, add_skip_short, write_table
+from pase.bin import cli
 from pase.extract import encoder_function, load_encoder
 from pase.io.tables import parse_wspecifier, read_input
 
 MODES = ("avg_norm", "avg_concat", "avg_norm_concat")
+PROG = "pase-extract"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pase-extract",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli.parser(PROG, __doc__)
     p.add_argument("input", help="Kaldi data dir, wav.scp, or list of audio files")
     p.add_argument("wspecifier", help="ark,scp:feats.ark,feats.scp, ark:feats.ark, ark,t:-, ...")
-    p.add_argument("--cfg", default="PASE+", help="frontend config: PASE, PASE+ or a .cfg path")
-    p.add_argument(
-        "--ckpt", help="encoder checkpoint (e.g. FE_e199.ckpt); seeded random weights if absent"
-    )
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights without --ckpt")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    cli.add_fe_cfg(p)
+    cli.add_ckpt(p)
+    cli.add_seed(p, help="seed of the random weights without --ckpt")
+    cli.add_device(p)
     p.add_argument("--mode", choices=MODES, help="original post-processing mode")
     p.add_argument("--chunk-seconds", type=float, default=20.0, help="long-audio piece length")
     p.add_argument("--peak-norm", action="store_true", help="divide each waveform by max |x|")
-    p.add_argument("--compression-method", type=int, help="Kaldi compression (e.g. 2)")
-    p.add_argument("--utt2num-frames", type=Path, help="also write utt2num_frames here")
-    p.add_argument("--num-threads", type=int, help="torch CPU threads")
-    add_channel(p)
-    add_skip_short(p)
+    cli.add_num_threads(p)
+    cli.add_table_options(p)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _main(args: argparse.Namespace) -> None:
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
-    try:
-        wspec = parse_wspecifier(args.wspecifier)
-        utts = read_input(args.input)
-        if args.ckpt is None:
-            print(
-                f"pase-extract: WARNING: no --ckpt: random encoder weights (seed {args.seed})",
-                file=sys.stderr,
-            )
-        model = load_encoder(args.cfg, args.ckpt, args.device, seed=args.seed)
-        encode = encoder_function(
-            model, mode=args.mode, chunk_seconds=args.chunk_seconds, peak_normalize=args.peak_norm
+    wspec = parse_wspecifier(args.wspecifier)
+    utts = read_input(args.input)
+    if args.ckpt is None:
+        print(
+            f"{PROG}: WARNING: no --ckpt: random encoder weights (seed {args.seed})",
+            file=sys.stderr,
         )
-        write_table("pase-extract", args, utts, wspec, encode, model.min_input_samples)
-    except (ValueError, OSError) as e:
-        print(f"pase-extract: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    model = load_encoder(args.fe_cfg, args.ckpt, args.device, seed=args.seed)
+    encode = encoder_function(
+        model, mode=args.mode, chunk_seconds=args.chunk_seconds, peak_normalize=args.peak_norm
+    )
+    cli.write_table(PROG, args, utts, wspec, encode, model.min_input_samples)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), _main, argv)
 
 
 if __name__ == "__main__":

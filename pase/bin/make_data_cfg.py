@@ -1,22 +1,23 @@
 """pase-make-data-cfg: write the JSON data cfg (train/valid/test) for self-supervised training.
 
-Original flags (``unsupervised_data_cfg_librispeech.py``)::
+The original's command (``unsupervised_data_cfg_librispeech.py``; its snake_case flags work as
+they are: ``--data_root``, ``--cfg_file``, ...)::
 
-    pase-make-data-cfg --data_root data/LibriSpeech/wavs \\
-        --train_scp data/LibriSpeech/libri_tr.scp --test_scp data/LibriSpeech/libri_te.scp \\
-        --libri_dict data/LibriSpeech/libri_dict.npy --cfg_file data/librispeech_data.cfg
+    pase-make-data-cfg --data-root data/LibriSpeech/wavs \\
+        --train-scp data/LibriSpeech/libri_tr.scp --test-scp data/LibriSpeech/libri_te.scp \\
+        --libri-dict data/LibriSpeech/libri_dict.npy --cfg-file data/librispeech_data.cfg
 
 Kaldi data dirs::
 
-    pase-make-data-cfg --train_dir data/train [--valid_dir D] [--test_dir D] \\
-        [--valid_spk_ratio 0.1] --cfg_file data/pase_data.json
+    pase-make-data-cfg --train-dir data/train [--valid-dir D] [--test-dir D] \\
+        [--valid-spk-ratio 0.1] --cfg-file data/pase_data.json
 
-Without a validation set, ``--valid_spk_ratio`` (alias ``--val_ratio``) of the training
-speakers are held out (``--split_by utterance`` restores the original's utterance split).
-Every file is checked (missing, empty, truncated, not 16 kHz, NaN/Inf in float files, several
-channels without ``--channel``) and measured from its header.
+Without a validation set, ``--valid-spk-ratio`` (the original's ``--val_ratio``) of the
+training speakers are held out (``--split-by utterance`` restores the original's utterance
+split). Every file is checked (missing, empty, truncated, not 16 kHz, NaN/Inf in float files,
+several channels without ``--channel``) and measured from its header.
 
-Reruns: ``<cfg_file>.stamp.json`` records what the cfg was computed from (the data dirs'
+Reruns: ``<cfg-file>.stamp.json`` records what the cfg was computed from (the data dirs'
 ``wav.scp`` / ``utt2spk`` / ``segments`` or the lists and speaker map, by content hash; each
 audio file's size and modification time, or with ``--verify`` its SHA-256; the options). A
 rerun with nothing changed prints "up to date" and does nothing; otherwise it says what
@@ -32,7 +33,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pase.bin.cli import add_rerun_options, channel_type
+from pase.bin import cli
 from pase.data.data_cfg import (
     SplitError,
     build_data_cfg,
@@ -42,11 +43,10 @@ from pase.data.data_cfg import (
     read_file_list,
     read_speaker_map,
 )
-from pase.data.items import AudioItem, DataConfigError, from_datadir
-from pase.data.validate import AudioValidationError, validate_items
+from pase.data.items import AudioItem, from_datadir
+from pase.data.validate import validate_items
 from pase.io.atomic import write_json_atomic
 from pase.io.audio import audio_instead_of
-from pase.io.datadir import DataDirError
 from pase.io.provenance import audio_files, audio_table, input_entry, make_stamp, up_to_date
 from pase.io.provenance import write_stamp as write_provenance
 
@@ -55,59 +55,60 @@ log = logging.getLogger("pase-make-data-cfg")
 Entry = tuple[AudioItem, str, Any]
 
 
-def get_parser() -> argparse.ArgumentParser:
+PROG = "pase-make-data-cfg"
+
+
+def build_parser() -> argparse.ArgumentParser:
     """Command-line interface (original flags plus Kaldi data dirs)."""
-    p = argparse.ArgumentParser(
-        prog="pase-make-data-cfg",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    g = p.add_argument_group("original flags (file lists relative to --data_root)")
-    g.add_argument("--data_root", default=None, help="folder the list entries are relative to")
-    g.add_argument("--train_scp", default=None, help="training file list, one name per line")
-    g.add_argument("--valid_scp", default=None, help="validation file list")
-    g.add_argument("--test_scp", default=None, help="test file list")
-    g.add_argument(
-        "--libri_dict",
-        default=None,
+    p = cli.parser(PROG, __doc__)
+    g = p.add_argument_group("original flags (file lists relative to --data-root)")
+    cli.add(g, "--data-root", original=True, help="folder the list entries are relative to")
+    cli.add(g, "--train-scp", original=True, help="training file list, one name per line")
+    cli.add(g, "--valid-scp", original=True, help="validation file list")
+    cli.add(g, "--test-scp", original=True, help="test file list")
+    cli.add(
+        g,
+        "--libri-dict",
+        original=True,
         help="filename -> speaker map: JSON object, '<file> <spk>' text, or legacy .npy pickle",
     )
     k = p.add_argument_group("Kaldi data dirs (wav.scp, utt2spk, optional segments)")
-    k.add_argument("--train_dir", default=None)
-    k.add_argument("--valid_dir", default=None)
-    k.add_argument("--test_dir", default=None)
-    p.add_argument("--cfg_file", required=True, help="output JSON data cfg (written atomically)")
-    p.add_argument(
-        "--valid_spk_ratio",
-        "--val_ratio",
+    for split in SPLITS:
+        cli.add(k, f"--{split}-dir", original=True, help=f"{split} data dir")
+    cli.add(
+        p,
+        "--cfg-file",
+        original=True,
+        required=True,
+        help="output JSON data cfg (written atomically)",
+    )
+    cli.add(
+        p,
+        "--valid-spk-ratio",
+        old=["--val_ratio"],
+        original=True,
         dest="valid_ratio",
         type=float,
         default=0.1,
-        help="share of training speakers (or utterances with --split_by utterance) held out "
+        help="share of training speakers (or utterances with --split-by utterance) held out "
         "for validation when no validation set is given (default 0.1; 0 = none)",
     )
-    p.add_argument("--split_by", choices=("speaker", "utterance"), default="speaker")
-    p.add_argument("--seed", type=int, default=3)
-    p.add_argument(
-        "--skip_bad_audio",
-        action="store_true",
-        help="drop (and report) missing/empty/truncated/non-16 kHz files instead of failing",
-    )
-    p.add_argument("--num_workers", type=int, default=4, help="threads reading headers")
-    p.add_argument(
-        "--channel",
-        type=channel_type,
-        default=None,
+    cli.add(p, "--split-by", original=True, choices=("speaker", "utterance"), default="speaker")
+    cli.add_seed(p, original=True, default=3)
+    cli.add_skip_bad_audio(p, original=True)
+    cli.add_nj(p, old=["--num_workers"], help="threads reading headers (default 4)")
+    cli.add_channel(
+        p,
         help="multi-channel audio: keep channel N (0-based) or 'mix' (average); recorded in "
         "each entry of the cfg (default: every file must be mono)",
     )
-    p.add_argument(
-        "--full_check",
-        action="store_true",
+    cli.add_full_check(
+        p,
+        original=True,
         help="decode every file entirely (default: headers, the last frames of compressed "
         "files, and float files entirely for NaN/Inf)",
     )
-    add_rerun_options(p)
+    cli.add_rerun_options(p)
     return p
 
 
@@ -138,7 +139,7 @@ def _validate(entries: list[Entry], name: str, args: argparse.Namespace) -> list
     rep = validate_items(
         [e[0] for e in entries],
         skip_bad=args.skip_bad_audio,
-        num_workers=args.num_workers,
+        num_workers=args.nj,
         where=f"{name} split",
         full=getattr(args, "full_check", False),
     )
@@ -218,10 +219,10 @@ def build_stamp(
         opts[k] = None if v is None else os.path.abspath(v)
     sources = [it.source for part in entries.values() for it, _, _ in part]
     return make_stamp(
-        "pase-make-data-cfg",
+        PROG,
         options=opts,
         inputs={k: input_entry(p) for k, p in input_files(args).items()},
-        audio=audio_table(audio_files(sources), verify=verify, num_workers=args.num_workers),
+        audio=audio_table(audio_files(sources), verify=verify, num_workers=args.nj),
     )
 
 
@@ -257,29 +258,15 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``pase-make-data-cfg``."""
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
-    args = get_parser().parse_args(argv)
-    try:
-        msg = audio_instead_of(args.cfg_file, "the JSON data cfg to write (not overwritten)")
-        if msg is not None:
-            raise SplitError(msg)
-        entries = load_entries(args)
-        stamp = build_stamp(args, entries, verify=args.verify)
-        if up_to_date(
-            "pase-make-data-cfg",
-            args.cfg_file,
-            stamp,
-            force=args.force,
-            verify=args.verify,
-            log=_say,
-        ):
-            return 0
-        cfg = make_data_cfg(args, entries)
-    except (SplitError, DataConfigError, DataDirError, AudioValidationError, OSError) as e:
-        print(f"pase-make-data-cfg: error: {e}", file=sys.stderr)
-        return 1
+def _main(args: argparse.Namespace) -> None:
+    msg = audio_instead_of(args.cfg_file, "the JSON data cfg to write (not overwritten)")
+    if msg is not None:
+        raise SplitError(msg)
+    entries = load_entries(args)
+    stamp = build_stamp(args, entries, verify=args.verify)
+    if up_to_date(PROG, args.cfg_file, stamp, force=args.force, verify=args.verify, log=_say):
+        return
+    cfg = make_data_cfg(args, entries)
     write_json_atomic(args.cfg_file, cfg)
     write_provenance(args.cfg_file, stamp)
     for name in ("train", "valid", "test"):
@@ -292,7 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             part["total_wav_dur"] / 16000 / 3600,
         )
     log.info("wrote %s", args.cfg_file)
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``pase-make-data-cfg``."""
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
+    return cli.run(build_parser(), _main, argv)
 
 
 if __name__ == "__main__":

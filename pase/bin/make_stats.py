@@ -1,23 +1,24 @@
 """pase-make-stats: target normalisation statistics for self-supervised training.
 
-Equivalent of the original ``make_trainset_statistics.py``::
+The original's ``make_trainset_statistics.py`` (its snake_case flags work as they are:
+``--data_root``, ``--out_file``, ...)::
 
-    pase-make-stats --data_root data/LibriSpeech/wavs --data_cfg data/librispeech_data.cfg \\
-        --net_cfg cfg/workers/workers+.cfg --out_file data/librispeech_stats_pase+.json
+    pase-make-stats --data-root data/LibriSpeech/wavs --data-cfg data/librispeech_data.cfg \\
+        --net-cfg cfg/workers/workers+.cfg --out-file data/librispeech_stats_pase+.json
 
-Reads ``--max_batches`` batches of ``--batch_size`` random ``--chunk_size``-sample windows of
+Reads ``--max-batches`` batches of ``--batch-size`` random ``--chunk-size``-sample windows of
 the training split (clean: no random scaling, no distortions), computes the targets of the
 workers cfg's regression workers batched on ``--device`` and accumulates per-channel mean /
-std (``--std_mode pooled``: exact frame statistics; ``per_example``: the original's std of
+std (``--std-mode pooled``: exact frame statistics; ``per_example``: the original's std of
 per-chunk stds). At most one pass over the files, as the original (``ceil(files / batch)``
-batches when that is fewer than ``--max_batches``). The output is JSON or ``.npz``, never a
-pickle. A Kaldi data dir (``--data_dir``) can replace the JSON data cfg.
+batches when that is fewer than ``--max-batches``). The output is JSON or ``.npz``, never a
+pickle. A Kaldi data dir (``--data-dir``) can replace the JSON data cfg.
 
-Reruns: ``<out_file>.stamp.json`` records what the statistics were computed from (the data
+Reruns: ``<out-file>.stamp.json`` records what the statistics were computed from (the data
 cfg's contents hash, or the data dir's ``wav.scp`` / ``utt2spk`` / ``segments``; the workers
 cfg, a built-in name or a file, by contents hash; each audio file's size and modification
 time, or with ``--verify`` its SHA-256; the options that change the result, i.e. all but
-``--device`` and ``--num_workers``). A rerun with nothing changed prints "up to date" and
+``--device`` and ``--num-workers``). A rerun with nothing changed prints "up to date" and
 does nothing; otherwise it says what changed and recomputes. ``--force`` always recomputes.
 """
 
@@ -34,16 +35,14 @@ from pathlib import Path
 
 import torch
 
-from pase.bin.cli import add_rerun_options, channel_type
+from pase.bin import cli
 from pase.constants import HOP
 from pase.data.dataset import ChunkDataset
-from pase.data.items import AudioSet, DataConfigError, open_audio_set
+from pase.data.items import AudioSet, open_audio_set
 from pase.data.loader import ChunkLoader
 from pase.data.sampler import ChunkBatchSampler
-from pase.data.validate import AudioValidationError, validate_items
+from pase.data.validate import validate_items
 from pase.extract import resolve_device
-from pase.io.audio import AudioError
-from pase.io.datadir import DataDirError
 from pase.io.provenance import (
     audio_files,
     audio_table,
@@ -54,57 +53,65 @@ from pase.io.provenance import (
 )
 from pase.targets import TargetSet
 from pase.targets.stats import STD_MODES, StatsAccumulator, StatsError, TargetStats
-from pase.workers.config import BUILTIN_CFGS, CONF_DIR, WorkersConfigError
+from pase.train.options import str2bool
+from pase.workers.config import BUILTIN_CFGS, CONF_DIR
 
 log = logging.getLogger("pase-make-stats")
 
 
-def get_parser() -> argparse.ArgumentParser:
+PROG = "pase-make-stats"
+
+
+def build_parser() -> argparse.ArgumentParser:
     """Command-line interface (the original flags plus a few of ours)."""
-    p = argparse.ArgumentParser(
-        prog="pase-make-stats",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--data_cfg", default=None, help="JSON data cfg (pase-make-data-cfg)")
-    p.add_argument("--data_root", default=None, help="folder the data cfg's filenames are in")
-    p.add_argument("--data_dir", default=None, help="a Kaldi data dir instead of --data_cfg")
-    p.add_argument("--split", default="train", help="data cfg split to read (default train)")
-    p.add_argument("--net_cfg", required=True, help="workers cfg: workers, workers+ or a path")
-    p.add_argument("--out_file", required=True, help="output statistics (.json or .npz)")
-    p.add_argument("--max_batches", type=int, default=20)
-    p.add_argument("--chunk_size", type=int, default=16000, help="samples per chunk")
-    p.add_argument("--batch_size", type=int, default=100)
-    p.add_argument("--seed", type=int, default=2)
-    p.add_argument("--std_mode", choices=STD_MODES, default="pooled")
-    p.add_argument("--num_workers", type=int, default=1, help="DataLoader worker processes")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    p.add_argument(
-        "--hop_size",
+    p = cli.parser(PROG, __doc__)
+    o = {"original": True}
+    cli.add(p, "--data-cfg", **o, default=None, help="JSON data cfg (pase-make-data-cfg)")
+    cli.add(p, "--data-root", **o, default=None, help="folder the data cfg's filenames are in")
+    cli.add(p, "--data-dir", **o, default=None, help="a Kaldi data dir instead of --data-cfg")
+    cli.add(p, "--split", **o, default="train", help="data cfg split to read (default train)")
+    cli.add(p, "--net-cfg", **o, required=True, help="workers cfg: workers, workers+ or a path")
+    cli.add(p, "--out-file", **o, required=True, help="output statistics (.json or .npz)")
+    cli.add(p, "--max-batches", **o, type=int, default=20)
+    cli.add(p, "--chunk-size", **o, type=int, default=16000, help="samples per chunk")
+    cli.add(p, "--batch-size", **o, type=int, default=100)
+    cli.add_seed(p, **o, default=2)
+    cli.add(p, "--std-mode", **o, choices=STD_MODES, default="pooled")
+    cli.add(p, "--num-workers", **o, type=int, default=1, help="DataLoader worker processes")
+    cli.add_device(p, **o)
+    cli.add(
+        p,
+        "--hop-size",
+        **o,
         type=int,
         default=HOP,
         help="must be 160 (accepted for the original's command lines)",
     )
-    p.add_argument(
-        "--exclude_keys",
+    cli.add(
+        p,
+        "--exclude-keys",
+        **o,
         nargs="*",
         default=None,
         help="original flag: targets to leave out (chunk keys are never included)",
     )
-    p.add_argument(
-        "--validate_audio",
-        action="store_true",
+    cli.add(
+        p,
+        "--validate-audio",
+        **o,
+        nargs="?",
+        const=True,
+        default=False,
+        type=str2bool,
         help="check every file first (missing, empty, truncated, not 16 kHz, NaN/Inf in float "
-        "files, several channels without a channel choice)",
+        "files, several channels without a channel choice); also --validate-audio true/false",
     )
-    p.add_argument(
-        "--channel",
-        type=channel_type,
-        default=None,
-        help="with --data_dir: multi-channel audio keeps channel N (0-based) or 'mix' "
+    cli.add_channel(
+        p,
+        help="with --data-dir: multi-channel audio keeps channel N (0-based) or 'mix' "
         "(average); a data cfg records its own (default: every file must be mono)",
     )
-    add_rerun_options(p)
+    cli.add_rerun_options(p)
     return p
 
 
@@ -143,7 +150,7 @@ def build_stamp(args: argparse.Namespace, audio: AudioSet, *, verify: bool = Fal
         inputs["net_cfg"] = input_entry(args.net_cfg)
     files = audio_files(it.source for it in audio.items)
     return make_stamp(
-        "pase-make-stats",
+        PROG,
         options=opts,
         inputs=inputs,
         audio=audio_table(files, verify=verify, num_workers=4),
@@ -191,90 +198,77 @@ def compute_stats(
     return acc.result()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``pase-make-stats``."""
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
-    args = get_parser().parse_args(argv)
+def _main(args: argparse.Namespace) -> None:
     out = Path(args.out_file)
-    try:
-        if out.suffix not in (".json", ".npz"):
-            raise StatsError(
-                f"--out_file {out}: statistics are written as .json or .npz, never as a pickle "
-                f"(e.g. --out_file {out.with_suffix('.json')})"
-            )
-        if args.hop_size != HOP:
-            raise ValueError(f"--hop_size must be {HOP} (the encoder hop), got {args.hop_size}")
-        if (args.data_cfg is None) == (args.data_dir is None):
-            raise ValueError("give exactly one of --data_cfg or --data_dir")
-        for name in ("max_batches", "chunk_size", "batch_size"):
-            if getattr(args, name) < 1:
-                raise ValueError(f"--{name} must be >= 1")
-        device = resolve_device(args.device)
-        targets = TargetSet.from_workers_cfg(args.net_cfg)
-        if args.exclude_keys:
-            keep = [n for n in targets.names if n not in set(args.exclude_keys)]
-            targets = targets.subset(keep)
-        audio = open_audio_set(
-            data_dir=args.data_dir,
-            data_cfg=args.data_cfg,
-            split=args.split,
-            data_root=args.data_root,
-            channel=args.channel,
+    if out.suffix not in (".json", ".npz"):
+        raise StatsError(
+            f"--out_file {out}: statistics are written as .json or .npz, never as a pickle "
+            f"(e.g. --out_file {out.with_suffix('.json')})"
         )
-        stamp = build_stamp(args, audio, verify=args.verify)
-        if up_to_date(
-            "pase-make-stats", out, stamp, force=args.force, verify=args.verify, log=_say
-        ):
-            return 0
-        if args.validate_audio:
-            audio = audio.with_items(validate_items(audio.items, where=audio.name).good)
-        loader = stats_loader(
-            audio,
-            chunk_size=args.chunk_size,
-            batch_size=args.batch_size,
-            max_batches=args.max_batches,
-            seed=args.seed,
-            num_workers=args.num_workers,
-        )
-        log.info(
-            "%s: %d files; %d batches of %d x %d samples on %s; targets %s",
-            audio.name,
-            len(audio),
-            len(loader),
-            args.batch_size,
-            args.chunk_size,
-            device,
-            ", ".join(targets.names),
-        )
-        t0 = time.perf_counter()
-        stats = compute_stats(
-            targets, loader, std_mode=args.std_mode, device=device, progress=sys.stderr.isatty()
-        )
-        stats.save(out)
-        write_stamp(out, stamp)
-    except (
-        StatsError,
-        WorkersConfigError,
-        DataConfigError,
-        DataDirError,
-        AudioError,
-        AudioValidationError,
-        ValueError,
-        OSError,
-    ) as e:
-        print(f"pase-make-stats: error: {e}", file=sys.stderr)
-        return 1
+    if args.hop_size != HOP:
+        raise ValueError(f"--hop_size must be {HOP} (the encoder hop), got {args.hop_size}")
+    if (args.data_cfg is None) == (args.data_dir is None):
+        raise ValueError("give exactly one of --data_cfg or --data_dir")
+    for name in ("max_batches", "chunk_size", "batch_size"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1")
+    device = resolve_device(args.device)
+    targets = TargetSet.from_workers_cfg(args.net_cfg)
+    if args.exclude_keys:
+        keep = [n for n in targets.names if n not in set(args.exclude_keys)]
+        targets = targets.subset(keep)
+    audio = open_audio_set(
+        data_dir=args.data_dir,
+        data_cfg=args.data_cfg,
+        split=args.split,
+        data_root=args.data_root,
+        channel=args.channel,
+    )
+    stamp = build_stamp(args, audio, verify=args.verify)
+    if up_to_date(PROG, out, stamp, force=args.force, verify=args.verify, log=_say):
+        return
+    if args.validate_audio:
+        audio = audio.with_items(validate_items(audio.items, where=audio.name).good)
+    loader = stats_loader(
+        audio,
+        chunk_size=args.chunk_size,
+        batch_size=args.batch_size,
+        max_batches=args.max_batches,
+        seed=args.seed,
+        num_workers=args.num_workers,
+    )
+    log.info(
+        "%s: %d files; %d batches of %d x %d samples on %s; targets %s",
+        audio.name,
+        len(audio),
+        len(loader),
+        args.batch_size,
+        args.chunk_size,
+        device,
+        ", ".join(targets.names),
+    )
+    t0 = time.perf_counter()
+    stats = compute_stats(
+        targets, loader, std_mode=args.std_mode, device=device, progress=sys.stderr.isatty()
+    )
+    stats.save(out)
+    write_stamp(out, stamp)
     for k in stats.keys:
         log.info("%s: %d channels, std mode %s", k, stats.mean[k].numel(), stats.std_mode)
     for k, idx in stats.floored().items():
         log.warning(
             "%s: %d channel(s) %s were constant in the sampled data (std floored when "
             "normalising, so they are scaled up to 1e5x in training); use more or more varied "
-            "data (--max_batches, --chunk_size)",
+            "data (--max-batches, --chunk-size)",
             k, len(idx), idx[:10],
         )  # fmt: skip
     log.info("wrote %s in %.1f s", out, time.perf_counter() - t0)
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``pase-make-stats``."""
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s: %(message)s")
+    return cli.run(build_parser(), _main, argv)
 
 
 if __name__ == "__main__":

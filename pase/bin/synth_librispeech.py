@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pase.corpus.espeak import EspeakError, EspeakUnavailable
+from pase.bin import cli
+from pase.corpus.espeak import EspeakUnavailable
 from pase.corpus.synth_librispeech import SubsetSpec, SynthSettings, make_synthetic_librispeech
 
 
@@ -29,15 +30,14 @@ def _subset(text: str) -> tuple[str, SubsetSpec]:
         ) from None
 
 
+PROG = "pase-synth-librispeech"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pase-synth-librispeech",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = cli.parser(PROG, __doc__)
     p.add_argument("out_dir")
     p.add_argument("--subset", type=_subset, action="append", help="NAME:SPK:CHAPTERS:UTTS")
-    p.add_argument("--seed", type=int, default=0)
+    cli.add_seed(p)
     p.add_argument("--num-noises", type=int, default=5)
     p.add_argument("--num-rirs", type=int, default=6)
     p.add_argument(
@@ -45,13 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="subset used as interfering speech "
         "(default: test-clean-2 when present, else the last subset)",
     )
-    p.add_argument("--jobs", type=int, help="parallel eSpeak processes (default: CPU count)")
-    p.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    cli.add_nj(p, default=None, help="parallel eSpeak processes (default: CPU count)")
+    cli.add_force(p, "regenerate")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _main(args: argparse.Namespace) -> None:
     kw: dict = {"seed": args.seed, "num_noises": args.num_noises, "num_rirs": args.num_rirs}
     if args.subset:
         kw["subsets"] = dict(args.subset)
@@ -61,18 +60,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif args.overlap_subset:
         kw["overlap_subset"] = args.overlap_subset
-    try:
-        make_synthetic_librispeech(
-            args.out_dir,
-            SynthSettings(**kw),
-            jobs=args.jobs,
-            force=args.force,
-            log=lambda m: print(f"pase-synth-librispeech: {m}", file=sys.stderr),
-        )
-    except (EspeakError, EspeakUnavailable, ValueError, OSError) as e:
-        print(f"pase-synth-librispeech: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    make_synthetic_librispeech(
+        args.out_dir,
+        SynthSettings(**kw),
+        jobs=args.nj,
+        force=args.force,
+        log=lambda m: print(f"{PROG}: {m}", file=sys.stderr),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), _main, argv, errors=(EspeakUnavailable,))
 
 
 if __name__ == "__main__":

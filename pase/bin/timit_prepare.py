@@ -1,36 +1,46 @@
-"""``pase-timit-prepare``: Kaldi data dirs train/dev/test from an LDC TIMIT tree.
+"""``pase-prepare-timit``: Kaldi data dirs train/dev/test from an LDC TIMIT tree.
 
 Example::
 
-    pase-timit-prepare /data/TIMIT data     # -> data/{train,dev,test}
+    pase-prepare-timit /data/TIMIT data     # -> data/{train,dev,test}
 
-See :func:`pase.corpus.timit.prepare_timit` for what is written and checked.
+See :func:`pase.corpus.timit.prepare_timit` for what is written and checked. The old name
+``pase-timit-prepare`` is the same command.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from pase.bin.asr_common import run
+from pase.bin import cli
 from pase.corpus.timit import prepare_timit
 
-
-def _main(a: argparse.Namespace) -> int:
-    counts = prepare_timit(
-        a.timit, a.data_dir, phone_map=a.phone_map, dev_speakers=a.dev_spk, test_speakers=a.test_spk
-    )
-    print(" ".join(f"{k}={v}" for k, v in counts.items()), "utterances")
-    return 0
+PROG = "pase-prepare-timit"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="pase-timit-prepare", description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(PROG, __doc__, examples=True)
     p.add_argument("timit", help="TIMIT root (holds TRAIN/ and TEST/, any letter case)")
     p.add_argument("data_dir", help="output folder for train/, dev/, test/")
     p.add_argument("--phone-map", help="60-48-39 phone map (default: the packaged Kaldi one)")
-    p.add_argument("--dev-spk", help="dev speaker list (default: Kaldi's 50 speakers)")
-    p.add_argument("--test-spk", help="test speaker list (default: the 24-speaker core test)")
-    return run(p.prog, _main, p.parse_args(argv))
+    cli.add(p, "--dev-spk-list", help="dev speaker list (default: Kaldi's 50 speakers)")
+    cli.add(p, "--test-spk-list", help="test speaker list (default: the 24-speaker core test)")
+    return p
+
+
+def _main(a: argparse.Namespace) -> None:
+    counts = prepare_timit(
+        a.timit,
+        a.data_dir,
+        phone_map=a.phone_map,
+        dev_speakers=a.dev_spk_list,
+        test_speakers=a.test_spk_list,
+    )
+    print(" ".join(f"{k}={v}" for k, v in counts.items()), "utterances")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), _main, argv, log=True)
 
 
 if __name__ == "__main__":
