@@ -189,7 +189,7 @@ def _check_kind(name: str, order: float, cls: type) -> None:
     for n, k in others.items():
         if k.order == order:
             raise ValueError(f"distortion kind {name!r}: order {order} is taken by {n!r}")
-    taken = {key: n for n, k in others.items() for key in k.Config.schema(f"{n}_")}
+    taken = {key: repr(n) for n, k in others.items() for key in k.Config.schema(f"{n}_")}
     taken.update(dict.fromkeys(ChainOptions.schema(""), "the chain"))
     for key in schema:
         if key in taken:
