@@ -12,41 +12,15 @@ words = phones), ``G.arpa`` (Witten-Bell bigram of the training transcripts) and
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from pase.bin.asr_common import run
+from pase.asr import steps
+from pase.bin import cli
 
-
-def _main(a: argparse.Namespace) -> int:
-    from pase.asr.graph import write_fst
-    from pase.asr.lang import Lang
-    from pase.asr.lm import arpa_to_g, write_bigram_arpa
-    from pase.asr.scoring import PhoneMap, read_text
-
-    if a.phones:
-        phones = Path(a.phones).read_text(encoding="utf-8").split()
-    else:
-        phones = PhoneMap.load(a.phone_map).phones48
-    lang = Lang(
-        phones,
-        silence=a.silence.split(","),
-        num_states=a.num_states,
-        num_sil_states=a.num_sil_states,
-    )
-    out = Path(a.lang_dir)
-    lang.save(out)
-    sents = list(read_text(a.text).values())
-    for i, s in enumerate(sents):
-        lang.encode(s, where=f"{a.text}: sentence {i + 1}")
-    write_bigram_arpa(out / "G.arpa", sents, phones)
-    g = arpa_to_g(out / "G.arpa", lang, out)
-    write_fst(g, out / "G.fst")
-    print(f"{out}: {lang.num_phones} phones, bigram of {len(sents)} sentences, G: {g.num_states}")
-    return 0
+PROG = "pase-asr-lang"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="pase-asr-lang", description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(PROG, __doc__, examples=True)
     p.add_argument("lang_dir", help="output lang dir")
     p.add_argument("--text", required=True, help="Kaldi text of the LM training transcripts")
     p.add_argument("--phones", help="file of phone symbols (default: the 48 of the phone map)")
@@ -54,7 +28,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--silence", default="sil", help="comma-separated silence phones")
     p.add_argument("--num-states", type=int, default=3, help="HMM states per phone")
     p.add_argument("--num-sil-states", type=int, default=3, help="HMM states of silence")
-    return run(p.prog, _main, p.parse_args(argv))
+    return p
+
+
+def _main(a: argparse.Namespace) -> None:
+    print(
+        steps.make_lang(
+            a.lang_dir,
+            a.text,
+            phones=a.phones,
+            phone_map=a.phone_map,
+            silence=tuple(a.silence.split(",")),
+            num_states=a.num_states,
+            num_sil_states=a.num_sil_states,
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), _main, argv, log=True)
 
 
 if __name__ == "__main__":

@@ -11,45 +11,37 @@ Writes ``HCLG.fst`` (OpenFst binary, readable by Kaldi), ``words.txt``, ``phones
 from __future__ import annotations
 
 import argparse
-import shutil
-import time
-from pathlib import Path
 
-from pase.bin.asr_common import run
+from pase.asr import steps
+from pase.bin import cli
 
-
-def _main(a: argparse.Namespace) -> int:
-    from pase.asr.expdir import load_lang_and_hmm
-    from pase.asr.graph import make_hclg, read_fst, write_fst
-    from pase.asr.lang import Lang
-    from pase.io.atomic import write_text_atomic
-
-    lang_dir = Path(a.lang)
-    lang = Lang.load(lang_dir)
-    model_lang, hmm = load_lang_and_hmm(a.model)
-    if model_lang != lang:
-        raise ValueError(f"{a.model} was made with another lang than {lang_dir}")
-    t0 = time.time()
-    g = read_fst(lang_dir / "G.fst")
-    hclg = make_hclg(hmm, g, transition_scale=a.transition_scale, self_loop_scale=a.self_loop_scale)
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_fst(hclg, out / "HCLG.fst")
-    for name in ("words.txt", "phones.txt"):
-        shutil.copyfile(lang_dir / name, out / name)
-    write_text_atomic(out / "num_pdfs", f"{hmm.num_pdfs}\n")
-    print(f"{out}/HCLG.fst: {hclg.num_states} states ({time.time() - t0:.2f} s)")
-    return 0
+PROG = "pase-asr-mkgraph"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="pase-asr-mkgraph", description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(PROG, __doc__, examples=True)
     p.add_argument("out", help="output graph dir")
     p.add_argument("--lang", required=True, help="lang dir with G.fst (pase-asr-lang)")
     p.add_argument("--model", required=True, help="alignment dir with hmm.npz")
     p.add_argument("--transition-scale", type=float, default=1.0)
     p.add_argument("--self-loop-scale", type=float, default=0.1)
-    return run(p.prog, _main, p.parse_args(argv))
+    return p
+
+
+def _main(a: argparse.Namespace) -> None:
+    print(
+        steps.make_graph(
+            a.out,
+            a.lang,
+            a.model,
+            transition_scale=a.transition_scale,
+            self_loop_scale=a.self_loop_scale,
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), _main, argv, log=True)
 
 
 if __name__ == "__main__":

@@ -11,43 +11,28 @@ Writes ``<decode_dir>/scoring/per_<lmwt>.txt`` (``%PER 18.52 [ 1336 / 7215, 161 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from pase.bin.asr_common import run
+from pase.asr import steps
+from pase.bin import cli
 
-
-def _main(a: argparse.Namespace) -> int:
-    from pase.asr.recognize import collect
-    from pase.asr.scoring import PhoneMap, read_text, score_sweep, summary
-    from pase.io.atomic import write_json_atomic
-
-    d = Path(a.decode_dir)
-    refs = read_text(Path(a.data) / "text")
-    hyps, stats = collect(d)
-    pm = None if a.no_fold else PhoneMap.load(a.phone_map)
-    counts = score_sweep(refs, hyps, d / "scoring", pm)
-    rtf = (stats["am_seconds"] + stats["decode_seconds"]) / max(stats["audio_seconds"], 1e-9)
-    write_json_atomic(
-        d / "scoring" / "scores.json",
-        {
-            "scores": summary(counts),
-            "stats": stats,
-            "rtf": rtf,
-            "data": str(a.data),
-            "folding": "48->39" if pm else "none",
-        },
-    )
-    print((d / "scoring" / "best_per").read_text().strip())
-    return 0
+PROG = "pase-asr-score"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="pase-asr-score", description=__doc__.split("\n")[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = cli.parser(PROG, __doc__, examples=True)
     p.add_argument("decode_dir")
     p.add_argument("--data", required=True, help="data dir with the reference text (48 phones)")
     p.add_argument("--phone-map", help="60-48-39 map (default: the packaged Kaldi TIMIT one)")
     p.add_argument("--no-fold", action="store_true", help="score without the 48->39 folding")
-    return run(p.prog, _main, p.parse_args(argv))
+    return p
+
+
+def _main(a: argparse.Namespace) -> None:
+    print(steps.score(a.decode_dir, a.data, phone_map=a.phone_map, fold=not a.no_fold))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run(build_parser(), _main, argv, log=True)
 
 
 if __name__ == "__main__":
