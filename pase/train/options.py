@@ -1,5 +1,9 @@
 """Options of ``pase-train``: the original ``train.py`` flags plus ours, from the command line
 and/or a YAML config (``--config conf/train_pase+.yaml``; command-line values win).
+
+Every option has its kebab-case name (``--fe-cfg``, the vocabulary of all ``pase-*`` commands,
+docs/cli.md) and its snake_case spelling (``--fe_cfg``, the original's flag); a YAML config
+may use either as a key.
 """
 
 from __future__ import annotations
@@ -30,93 +34,165 @@ def str2bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
 
 
-def build_parser() -> configargparse.ArgumentParser:
-    """The ``pase-train`` argument parser."""
-    p = configargparse.ArgumentParser(
+def build_parser(
+    parser_class: type[configargparse.ArgumentParser] = configargparse.ArgumentParser,
+    formatter_class: type[argparse.HelpFormatter] = argparse.ArgumentDefaultsHelpFormatter,
+) -> configargparse.ArgumentParser:
+    """The ``pase-train`` argument parser (``pase-train`` itself passes the command-line
+    layer's parser and help classes, :mod:`pase.bin.cli`)."""
+    p = parser_class(
         prog="pase-train",
         description="Self-supervised PASE / PASE+ training with workers (resumes by default).",
         config_file_parser_class=configargparse.YAMLConfigFileParser,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=formatter_class,
     )
     p.add_argument("--config", is_config_file=True, help="YAML file of options")
 
     g = p.add_argument_group("data")
-    g.add_argument("--data_cfg", help="JSON data config (pase-make-data-cfg)")
-    g.add_argument("--data_root", help="folder of the data config's file names")
-    g.add_argument("--data_dir", help="Kaldi data dir for training (instead of --data_cfg)")
-    g.add_argument("--valid_data_dir", help="Kaldi data dir for validation (with --data_dir)")
+    g.add_argument("--data-cfg", "--data_cfg", help="JSON data config (pase-make-data-cfg)")
+    g.add_argument("--data-root", "--data_root", help="folder of the data config's file names")
+    g.add_argument(
+        "--data-dir", "--data_dir", help="Kaldi data dir for training (instead of --data-cfg)"
+    )
+    g.add_argument(
+        "--valid-data-dir",
+        "--valid_data_dir",
+        help="Kaldi data dir for validation (with --data-dir)",
+    )
     g.add_argument(
         "--dataset", choices=sorted(DATASETS), help="original dataset class (sets --context)"
     )
     g.add_argument(
         "--context", choices=CONTEXTS, default="speaker", help="where context chunks come from"
     )
-    g.add_argument("--chunk_size", type=int, default=SAMPLE_RATE, help="samples per chunk")
-    g.add_argument("--batch_size", type=int, default=100)
-    g.add_argument("--num_workers", type=int, default=2, help="DataLoader processes")
-    g.add_argument("--random_scale", type=str2bool, default=False, help="peak-normalise x U(0,1)")
     g.add_argument(
+        "--chunk-size", "--chunk_size", type=int, default=SAMPLE_RATE, help="samples per chunk"
+    )
+    g.add_argument("--batch-size", "--batch_size", type=int, default=100)
+    g.add_argument(
+        "--num-workers", "--num_workers", type=int, default=2, help="DataLoader processes"
+    )
+    g.add_argument(
+        "--random-scale",
+        "--random_scale",
+        type=str2bool,
+        default=False,
+        help="peak-normalise x U(0,1)",
+    )
+    g.add_argument(
+        "--valid-batches",
         "--valid_batches",
         type=int,
         help="validation batches (default: valid size // chunk // batch)",
     )
     g.add_argument(
-        "--validate_audio", type=str2bool, default=True, help="check every file before training"
+        "--validate-audio",
+        "--validate_audio",
+        type=str2bool,
+        default=True,
+        help="check every file before training",
     )
     g.add_argument(
-        "--skip_bad_audio", action="store_true", help="drop and report bad files instead of failing"
+        "--skip-bad-audio",
+        "--skip_bad_audio",
+        action="store_true",
+        help="drop and report bad files instead of failing",
     )
 
     g = p.add_argument_group("model and targets")
-    g.add_argument("--fe_cfg", default="PASE+", help="frontend: PASE, PASE+ or a .cfg path")
-    g.add_argument("--net_cfg", required=True, help="workers: workers, workers+ or a .cfg path")
+    g.add_argument(
+        "--fe-cfg", "--fe_cfg", default="PASE+", help="frontend: PASE, PASE+ or a .cfg path"
+    )
+    g.add_argument(
+        "--net-cfg", "--net_cfg", required=True, help="workers: workers, workers+ or a .cfg path"
+    )
     g.add_argument("--stats", help="target statistics (.json/.npz from pase-make-stats)")
     g.add_argument(
-        "--legacy_stats_pickle", action="store_true", help="allow an original .pkl stats file"
+        "--legacy-stats-pickle",
+        "--legacy_stats_pickle",
+        action="store_true",
+        help="allow an original .pkl stats file",
     )
-    g.add_argument("--dtrans_cfg", help="distortions config (JSON, original keys)")
+    g.add_argument("--dtrans-cfg", "--dtrans_cfg", help="distortions config (JSON, original keys)")
     g.add_argument("--hop", type=int, default=HOP, help=f"must be {HOP} (original flag)")
 
     g = p.add_argument_group("optimisation")
     g.add_argument("--epoch", type=int, default=1000, help="epochs")
-    g.add_argument("--max_steps", type=int, help="stop after this many steps in total")
-    g.add_argument("--fe_lr", type=float, default=1e-4, help="encoder learning rate")
-    g.add_argument("--min_lr", type=float, default=4e-4, help="worker learning rate")
-    g.add_argument("--fe_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam")
-    g.add_argument("--min_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam")
-    g.add_argument("--lr_mode", choices=LR_MODES, default="step")
-    g.add_argument("--lrdec_step", type=int, default=30, help="step mode: epochs between decays")
+    g.add_argument(
+        "--max-steps", "--max_steps", type=int, help="stop after this many steps in total"
+    )
+    g.add_argument("--fe-lr", "--fe_lr", type=float, default=1e-4, help="encoder learning rate")
+    g.add_argument("--min-lr", "--min_lr", type=float, default=4e-4, help="worker learning rate")
+    g.add_argument(
+        "--fe-opt", "--fe_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam"
+    )
+    g.add_argument(
+        "--min-opt", "--min_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam"
+    )
+    g.add_argument("--lr-mode", "--lr_mode", choices=LR_MODES, default="step")
+    g.add_argument(
+        "--lrdec-step",
+        "--lrdec_step",
+        type=int,
+        default=30,
+        help="step mode: epochs between decays",
+    )
     g.add_argument("--lrdecay", type=float, default=0.1, help="step mode: decay factor")
-    g.add_argument("--lr_warmup_steps", type=int, default=0, help="linear learning-rate warm-up")
+    g.add_argument(
+        "--lr-warmup-steps",
+        "--lr_warmup_steps",
+        type=int,
+        default=0,
+        help="linear learning-rate warm-up",
+    )
     g.add_argument(
         "--warmup",
         type=float,
         help="the original's legacy option (unused there); accepted, has no effect; "
-        "see --lr_warmup_steps",
+        "see --lr-warmup-steps",
     )
-    g.add_argument("--backprop_mode", choices=BACKPROP_MODES, default="base")
-    g.add_argument("--grad_clip", type=float, default=0.0, help="max gradient norm (0: off)")
+    g.add_argument("--backprop-mode", "--backprop_mode", choices=BACKPROP_MODES, default="base")
+    g.add_argument(
+        "--grad-clip", "--grad_clip", type=float, default=0.0, help="max gradient norm (0: off)"
+    )
     g.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
-    g.add_argument("--skip_nonfinite", action="store_true", help="skip batches with NaN/Inf losses")
+    g.add_argument(
+        "--skip-nonfinite",
+        "--skip_nonfinite",
+        action="store_true",
+        help="skip batches with NaN/Inf losses",
+    )
 
     g = p.add_argument_group("run")
-    g.add_argument("--save_path", default="ckpt", help="checkpoints, logs, curves")
-    g.add_argument("--max_ckpts", type=int, default=2, help="training-state checkpoints kept")
+    g.add_argument("--save-path", "--save_path", default="ckpt", help="checkpoints, logs, curves")
     g.add_argument(
-        "--ckpt_interval", type=int, default=500, help="save the training state every N steps"
+        "--max-ckpts", "--max_ckpts", type=int, default=2, help="training-state checkpoints kept"
     )
-    g.add_argument("--log_freq", type=int, default=100, help="steps between log lines")
+    g.add_argument(
+        "--ckpt-interval",
+        "--ckpt_interval",
+        type=int,
+        default=500,
+        help="save the training state every N steps",
+    )
+    g.add_argument(
+        "--log-freq", "--log_freq", type=int, default=100, help="steps between log lines"
+    )
     g.add_argument("--tensorboard", type=str2bool, default=True)
     g.add_argument("--seed", type=int, default=2)
-    g.add_argument("--no-cuda", dest="no_cuda", action="store_true", help="train on CPU")
+    g.add_argument(
+        "--no-cuda", "--no_cuda", dest="no_cuda", action="store_true", help="train on CPU"
+    )
     g.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
     g.add_argument(
+        "--no-continue",
         "--no_continue",
         type=str2bool,
         default=False,
-        help="start afresh: remove the training states of an earlier run in --save_path",
+        help="start afresh: remove the training states of an earlier run in --save-path",
     )
     g.add_argument(
+        "--allow-config-change",
         "--allow_config_change",
         type=str2bool,
         default=False,
@@ -126,23 +202,26 @@ def build_parser() -> configargparse.ArgumentParser:
     return p
 
 
-def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
-    """Parse and check options; raise ``SystemExit`` (argparse) on a bad command line."""
-    p = build_parser()
+def parse_options(
+    argv: list[str] | None = None, parser: configargparse.ArgumentParser | None = None
+) -> argparse.Namespace:
+    """Parse (with ``parser``, default :func:`build_parser`'s) and check options; raise
+    ``SystemExit`` (argparse) on a bad command line."""
+    p = parser if parser is not None else build_parser()
     args = p.parse_args(argv)
     if args.dataset:
         args.context = DATASETS[args.dataset]
     for name in ("chunk_size", "batch_size", "epoch", "log_freq", "ckpt_interval", "max_ckpts"):
         if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1")
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.max_steps is not None and args.max_steps < 1:
-        p.error("--max_steps must be >= 1")
+        p.error("--max-steps must be >= 1")
     if args.hop != HOP:
         p.error(f"--hop must be {HOP} (the encoder hop)")
     if (args.data_cfg is None) == (args.data_dir is None):
-        p.error("give exactly one of --data_cfg or --data_dir")
+        p.error("give exactly one of --data-cfg or --data-dir")
     if args.valid_data_dir and not args.data_dir:
-        p.error("--valid_data_dir goes with --data_dir (a data cfg has its own valid split)")
+        p.error("--valid-data-dir goes with --data-dir (a data cfg has its own valid split)")
     if args.lrdecay <= 0:
         p.error("--lrdecay must be > 0")
     return args
