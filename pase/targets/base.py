@@ -15,7 +15,7 @@ adds the checks across keys, ``channels`` and :meth:`Target.compute` define the 
             return 1
 
         def frames(self, x, *, hop, sample_rate, cache):  # (B, L) -> (B, 1, T)
-            return tf.rms_energy(x, self.win, hop)
+            return tf.rms_energy(x, self.win, hop).unsqueeze(1)
 
 :func:`target_from_worker` turns a ``"regr"`` worker entry of a workers config into the
 target of its kind; :class:`pase.targets.TargetSet` computes a list of them.

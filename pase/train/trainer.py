@@ -51,7 +51,6 @@ from pase.distortions import Distortions
 from pase.io.atomic import torch_save_atomic, write_json_atomic
 from pase.io.lock import OutputLock
 from pase.models.frontend import WaveFe, wf_builder
-from pase.models.workers import Embeddings, WorkerSet
 from pase.targets import TargetSet
 from pase.targets.stats import TargetStats
 from pase.train import fingerprint as fp
@@ -60,6 +59,7 @@ from pase.train.monitor import Monitor
 from pase.train.options import to_dict
 from pase.train.schedules import lr_factor
 from pase.train.signals import Interrupted, StopSignals
+from pase.workers import Embeddings, WorkerSet
 
 
 class TrainingError(RuntimeError):

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from pase.workers.base import Worker
 
 C = TypeVar("C", bound=type)
 
@@ -72,3 +75,9 @@ class Registry(Generic[C]):
 
     def __len__(self) -> int:
         return len(self._classes)
+
+
+WORKER_KINDS: Registry[type[Worker]] = Registry("worker kind")
+"""Worker kinds by name: the ``type`` of a worker entry (``mlp``, ``decoder``, ``lim``, ...)."""
+register_worker = WORKER_KINDS.register
+"""Class decorator registering a :class:`pase.workers.base.Worker` subclass as a worker kind."""

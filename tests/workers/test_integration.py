@@ -10,9 +10,9 @@ import torch
 
 from pase.data import build_chunk_loader, from_datadir
 from pase.models.frontend import wf_builder
-from pase.models.workers import Embeddings, WorkerSet
 from pase.targets import TargetSet
 from pase.targets.stats import StatsAccumulator
+from pase.workers import Embeddings, WorkerSet
 from tests.conftest import harmonic
 
 
@@ -51,7 +51,7 @@ def test_one_training_step_end_to_end(
     losses = workers(Embeddings.split(h), norm)
     assert list(losses) == workers.names
     assert all(torch.isfinite(v) for v in losses.values())
-    workers.weighted_sum(losses).backward()
+    sum(workers.loss_weights[n] * v for n, v in losses.items()).backward()
     for name, w in workers.workers.items():
         assert all(p.grad is not None for p in w.parameters()), name
     assert encoder.training
