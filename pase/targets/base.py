@@ -3,7 +3,7 @@
 A target kind is one frozen dataclass registered by name. Its fields are the ``transform``
 keys a workers config may set for it, with their defaults and types (``int`` values must be
 non-negative integers, ``float`` any number, ``X | None`` also ``null``); :meth:`Target.check`
-adds the checks across keys, ``channels`` and :meth:`Target.compute` define the output::
+may add checks across keys, ``channels`` and :meth:`Target.compute` define the output::
 
     @register_target("energy")  # worker names "energy", "energy_<suffix>"
     @dataclass(frozen=True)
@@ -88,9 +88,13 @@ class Target(abc.ABC):
         return ""
 
     def check(self, sample_rate: int) -> None:
-        """Raise ``ValueError`` for parameters that cannot be computed at ``sample_rate`` Hz
-        (each value's type is checked before)."""
+        """The kind's own checks: raise ``ValueError`` for parameters that cannot be computed
+        at ``sample_rate`` Hz (each value's type is checked before)."""
         return None
+
+    def validate(self, sample_rate: int) -> None:
+        """Every check of this target: the base class's, then :meth:`check`."""
+        self.check(sample_rate)
 
     @abc.abstractmethod
     def compute(self, x: Tensor, *, hop: int, sample_rate: int, cache: tf.SpectrumCache) -> Tensor:
@@ -121,11 +125,12 @@ class FrameTarget(Target):
     def channels_detail(self) -> str:
         return f"{self.static_channels} x (1 + der_order {self.der_order})"
 
-    def check(self, sample_rate: int) -> None:
+    def validate(self, sample_rate: int) -> None:
         if not 0 <= self.der_order <= 2:
             raise ValueError(f"der_order must be 0, 1 or 2, got {self.der_order}")
         if self.win < 2:
             raise ValueError(f"win must be >= 2 samples, got {self.win}")
+        self.check(sample_rate)
 
     @abc.abstractmethod
     def frames(self, x: Tensor, *, hop: int, sample_rate: int, cache: tf.SpectrumCache) -> Tensor:
@@ -257,7 +262,7 @@ def target_from_worker(
         raise WorkersConfigError(f"{where}: a {kind} target needs transform key(s) {missing}")
     target = cls(name=name, **params)
     try:
-        target.check(sample_rate)
+        target.validate(sample_rate)
     except ValueError as e:
         raise WorkersConfigError(f"{where}: {e}") from e
     n_out = worker.get("num_outputs")

@@ -16,7 +16,7 @@ name). All kinds are frame-wise heads over ``(B, C, T)`` embeddings at 100 frame
 - :mod:`pase.workers.set`: :class:`WorkerSet`, all workers of a cfg and their losses.
 """
 
-from pase.workers.base import Embeddings, Worker
+from pase.workers.base import Embeddings, Output, Rng, Targets, Worker
 from pase.workers.build import build_worker
 from pase.workers.config import (
     WorkerConfigError,
@@ -30,6 +30,9 @@ from pase.workers.set import WorkerSet
 __all__ = [
     "WORKER_KINDS",
     "Embeddings",
+    "Output",
+    "Rng",
+    "Targets",
     "Worker",
     "WorkerConfigError",
     "WorkerOptions",

@@ -19,6 +19,12 @@ from torch import Tensor, nn
 from pase.workers.blocks import MLP
 from pase.workers.config import WorkerConfigError, WorkerOptions
 
+Targets = Mapping[str, Tensor]
+"""Target name -> ``(B, C, T)`` frames or ``(B, 1, L)`` samples."""
+Output = tuple[Tensor, Tensor]
+"""``(prediction, label)`` of a worker."""
+Rng = torch.Generator
+
 
 class Embeddings(NamedTuple):
     """Encoder outputs ``(B, D, T)`` of the chunk, the context chunk and the random chunk."""
@@ -85,16 +91,10 @@ class Worker(nn.Module, abc.ABC):
         """An :class:`pase.workers.blocks.MLP` with the hidden size, depth and dropout of this
         worker's options."""
         o = self.opts
-        return MLP(
-            in_channels,
-            out_channels,
-            hidden_size=o.hidden_size,
-            hidden_layers=o.hidden_layers,
-            context=context,
-            dropout=o.dropout,
-        )
+        depth = {"hidden_size": o.hidden_size, "hidden_layers": o.hidden_layers}
+        return MLP(in_channels, out_channels, context=context, dropout=o.dropout, **depth)
 
-    def _target(self, targets: Mapping[str, Tensor]) -> Tensor:
+    def _target(self, targets: Targets) -> Tensor:
         key = self.target_key or self.name
         if key not in targets:
             raise KeyError(
@@ -108,12 +108,7 @@ class Worker(nn.Module, abc.ABC):
         return self.criterion(pred, label.to(pred.dtype))
 
     @abc.abstractmethod
-    def forward(
-        self,
-        emb: Embeddings,
-        targets: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         """``(prediction, label)`` for the embeddings of a batch and its targets."""
 
     def extra_repr(self) -> str:

@@ -132,14 +132,12 @@ def load_workers_cfg(cfg: str | os.PathLike | Mapping[str, Any]) -> tuple[dict[s
     path = CONF_DIR / BUILTIN_CFGS[key] if key in BUILTIN_CFGS else Path(key)
     where = f"workers cfg {path}"
     try:
-        text = path.read_text(encoding="utf-8")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
         builtins = ", ".join(BUILTIN_CFGS)
         raise WorkersConfigError(f"{where}: cannot read ({e}); built-in names: {builtins}") from e
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise WorkersConfigError(f"{where}: not valid JSON ({e})") from e
-    if not isinstance(data, dict):
-        raise WorkersConfigError(f"{where}: expected a JSON object with 'regr'/'cls' lists")
-    return data, where
+    if isinstance(data, dict):
+        return data, where
+    raise WorkersConfigError(f"{where}: expected a JSON object with 'regr'/'cls' lists")

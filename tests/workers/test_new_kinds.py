@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,16 @@ from pase.bin.train import main
 from pase.targets import FrameTarget, TargetSet, register_target
 from pase.targets import functional as tf
 from pase.train import state as st
-from pase.workers import Embeddings, Worker, WorkerOptions, WorkerSet, register_worker
+from pase.workers import (
+    Embeddings,
+    Output,
+    Rng,
+    Targets,
+    Worker,
+    WorkerOptions,
+    WorkerSet,
+    register_worker,
+)
 from tests.train.conftest import TINY_FRONTEND, TINY_WORKERS, make_corpus, train_args
 
 
@@ -35,7 +43,6 @@ class ToyRMS(FrameTarget):
         return 1
 
     def check(self, sample_rate: int) -> None:
-        super().check(sample_rate)
         if self.floor_db >= 0:
             raise ValueError(f"floor_db must be < 0 dB, got {self.floor_db}")
 
@@ -63,12 +70,7 @@ class PooledRegressor(Worker):
         self.scale = opts.scale
         self.head = nn.Linear(emb_dim, opts.num_outputs)
 
-    def forward(
-        self,
-        emb: Embeddings,
-        targets: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         pred = self.scale * self.head(emb.chunk.mean(dim=2)).unsqueeze(2)
         return pred, self._target(targets).mean(dim=2, keepdim=True)
 

@@ -21,7 +21,6 @@ class FBank(FrameTarget):
         return self.n_filters
 
     def check(self, sample_rate: int) -> None:
-        super().check(sample_rate)
         check_n_fft(self.n_fft, self.win)
         if self.n_filters < 1:
             raise ValueError(f"n_filters must be >= 1, got {self.n_filters}")

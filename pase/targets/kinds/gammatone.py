@@ -21,7 +21,6 @@ class Gammatone(FrameTarget):
         return self.n_channels
 
     def check(self, sample_rate: int) -> None:
-        super().check(sample_rate)
         if self.n_channels < 1:
             raise ValueError(f"n_channels must be >= 1, got {self.n_channels}")
         nyq = sample_rate / 2

@@ -22,7 +22,6 @@ class MFCC(FrameTarget):
         return self.order
 
     def check(self, sample_rate: int) -> None:
-        super().check(sample_rate)
         check_n_fft(self.win if self.n_fft is None else self.n_fft, self.win)
         if not 1 <= self.order <= self.n_mels:
             raise ValueError(f"order must be in 1..n_mels ({self.n_mels}), got {self.order}")

@@ -23,7 +23,6 @@ class Prosody(FrameTarget):
         return 4
 
     def check(self, sample_rate: int) -> None:
-        super().check(sample_rate)
         nyq = sample_rate / 2
         if not 0 < self.f0_min < self.f0_max < nyq:
             raise ValueError(

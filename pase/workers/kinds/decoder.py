@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-import torch
-from torch import Tensor
-
-from pase.workers.base import Embeddings, Worker
+from pase.workers.base import Embeddings, Output, Rng, Targets, Worker
 from pase.workers.blocks import WaveDecoder, align_time, drop_frames, shuffle_frames
 from pase.workers.config import WorkerOptions
 from pase.workers.registry import register_worker
@@ -55,12 +51,7 @@ class DecoderWorker(Worker):
         self.shuffle = opts.shuffle
         self.shuffle_depth = opts.shuffle_depth
 
-    def forward(
-        self,
-        emb: Embeddings,
-        targets: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         x = emb.chunk
         if self.training:
             x = drop_frames(x, self.dropout_time, generator)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
-from torch import Tensor
 
-from pase.workers.base import Embeddings, Worker
+from pase.workers.base import Embeddings, Output, Rng, Targets, Worker
 from pase.workers.config import WorkerOptions
 from pase.workers.registry import register_worker
 
@@ -26,12 +23,7 @@ class GapWorker(Worker):
         super().__init__(name, emb_dim, opts)
         self.mlp = self.make_mlp(2 * emb_dim, opts.num_outputs)
 
-    def forward(
-        self,
-        emb: Embeddings,
-        targets: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         x = emb.chunk
         B, _, T = x.shape
         if T < 2:

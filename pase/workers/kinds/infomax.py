@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from torch import Tensor
 
-from pase.workers.base import Embeddings, Worker
+from pase.workers.base import Embeddings, Output, Rng, Targets, Worker
 from pase.workers.blocks import binary_labels
 from pase.workers.config import WorkerOptions
 from pase.workers.registry import register_worker
@@ -38,12 +36,7 @@ class InfoMaxWorker(Worker):
         self.augment = opts.augment
         self.mlp = self.make_mlp(2 * emb_dim, opts.num_outputs, context=opts.context)
 
-    def forward(
-        self,
-        emb: Embeddings,
-        targets: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         c, ctx, rnd = emb.chunk, emb.ctxt, emb.rand
         if ctx is None or rnd is None:
             raise ValueError(f"worker {self.name!r} needs the context and random chunk embeddings")

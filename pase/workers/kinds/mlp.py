@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import torch
-from torch import Tensor
-
 from pase.targets.functional import contextualize
-from pase.workers.base import Embeddings, Worker
+from pase.workers.base import Embeddings, Output, Rng, Targets, Worker
 from pase.workers.blocks import align_time, drop_frames
 from pase.workers.config import WorkerOptions
 from pase.workers.registry import register_worker
@@ -44,12 +40,7 @@ class RegressionWorker(Worker):
         self.dropout_time = opts.dropout_time
         self.mlp = self.make_mlp(emb_dim, opts.num_outputs * opts.r, context=opts.context)
 
-    def forward(
-        self,
-        emb: Embeddings,
-        targets: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         x = emb.chunk
         if self.training:
             x = drop_frames(x, self.dropout_time, generator)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
 
 from pase.constants import HOP
-from pase.workers.base import Embeddings, Worker
+from pase.workers.base import Embeddings, Output, Rng, Targets, Worker
 from pase.workers.blocks import binary_labels
 from pase.workers.config import WorkerOptions
 from pase.workers.registry import register_worker
@@ -44,12 +42,7 @@ class SPCWorker(Worker):
         """Smallest number of frames this worker accepts."""
         return 2 * (self.seq_pad + self.ctxt_frames) + 2
 
-    def forward(
-        self,
-        emb: Embeddings,
-        targets: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         x = emb.chunk
         B, _, T = x.shape
         if T < self.min_frames:
