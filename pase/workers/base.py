@@ -94,7 +94,9 @@ class Worker(nn.Module, abc.ABC):
         depth = {"hidden_size": o.hidden_size, "hidden_layers": o.hidden_layers}
         return MLP(in_channels, out_channels, context=context, dropout=o.dropout, **depth)
 
-    def _target(self, targets: Targets) -> Tensor:
+    def target(self, targets: Targets) -> Tensor:
+        """This worker's target in ``targets`` (key ``target_key`` or the worker's name);
+        KeyError naming the worker when it is missing."""
         key = self.target_key or self.name
         if key not in targets:
             raise KeyError(

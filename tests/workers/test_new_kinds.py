@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,10 +17,11 @@ import torch
 from torch import Tensor, nn
 
 from pase.bin.train import main
-from pase.targets import FrameTarget, TargetSet, register_target
+from pase.targets import TARGET_KINDS, FrameTarget, TargetSet, register_target
 from pase.targets import functional as tf
 from pase.train import state as st
 from pase.workers import (
+    WORKER_KINDS,
     Embeddings,
     Output,
     Rng,
@@ -72,8 +76,10 @@ class PooledRegressor(Worker):
 
     def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         pred = self.scale * self.head(emb.chunk.mean(dim=2)).unsqueeze(2)
-        return pred, self._target(targets).mean(dim=2, keepdim=True)
+        return pred, self.target(targets).mean(dim=2, keepdim=True)
 
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TOY = {"name": "toyrms_a", "type": "toy_pool", "num_outputs": 3, "scale": 10.0,
        "transform": {"win": 400, "der_order": 2}}  # fmt: skip
@@ -135,3 +141,24 @@ def test_pase_train_runs_and_saves_the_new_kinds(tmp_path: Path) -> None:
     assert "toyrms_a" in hist["valid"][-1]["losses"]
     model = st.load_latest_state(save)["model"]
     assert model["workers.workers.toyrms_a.head.weight"].shape == (3, TINY_FRONTEND["emb_dim"])
+
+
+def test_the_example_of_developing_md_runs() -> None:
+    text = (ROOT / "docs" / "developing.md").read_text(encoding="utf-8")
+    section = text.split("## Adding a target or worker kind", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    cfg = json.loads(re.search(r"`(\{\"regr\".*?\})`", section).group(1))
+    mod = types.ModuleType("developing_md_example")
+    sys.modules[mod.__name__] = mod
+    try:
+        exec(compile(code, "docs/developing.md", "exec"), mod.__dict__)
+        ts, ws = TargetSet.from_workers_cfg(cfg), WorkerSet.from_config(cfg, emb_dim=8)
+        targets = ts(torch.randn(2, 1610))
+        assert targets["energy"].shape == (2, 3, 10)
+        assert list(ws.state_dict()) == ["workers.energy.conv.weight"]
+        assert torch.isfinite(ws(Embeddings(torch.randn(2, 8, 11)), targets)["energy"])
+    finally:
+        del sys.modules[mod.__name__]
+        for registry, kind in ((TARGET_KINDS, "energy"), (WORKER_KINDS, "linear")):
+            if kind in registry:
+                registry.unregister(kind)

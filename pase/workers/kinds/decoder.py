@@ -58,7 +58,7 @@ class DecoderWorker(Worker):
             if self.shuffle:
                 x = shuffle_frames(x, self.shuffle_depth, generator)
         pred = self.decoder(x)
-        target = self._target(targets)
+        target = self.target(targets)
         if target.dim() == 2:
             target = target.unsqueeze(1)
         return align_time(pred, target, worker=self.name, tolerance=self.decoder.factor)

@@ -45,7 +45,7 @@ class RegressionWorker(Worker):
         if self.training:
             x = drop_frames(x, self.dropout_time, generator)
         pred = self.mlp(x)
-        target = self._target(targets)
+        target = self.target(targets)
         if target.dim() != 3 or target.shape[1] != self.num_outputs:
             raise ValueError(
                 f"worker {self.name!r}: expected a target (B, {self.num_outputs}, T), "
