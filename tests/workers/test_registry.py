@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -22,6 +25,7 @@ from pase.workers import (
 from pase.workers.build import worker_kind
 from pase.workers.kinds import DecoderWorker, GIMWorker, LIMWorker, RegressionWorker, SPCWorker
 
+ROOT = Path(__file__).resolve().parents[2]
 BARE = {
     "regr": [{"name": "cchunk", "type": "decoder"}, {"name": "lps", "num_outputs": 5}],
     "cls": [{"name": "mi"}, {"name": "cmi"}, {"name": "spc"}, {"name": "gap"}],
@@ -143,3 +147,20 @@ def test_a_kind_registered_later_is_built_from_a_cfg_and_removed_again() -> None
         assert WORKER_KINDS.unregister("constant") is Constant
     with pytest.raises(WorkerConfigError, match="unknown worker type 'constant'"):
         build_worker({"name": "k", "type": "constant"}, 4)
+
+
+@pytest.mark.parametrize(
+    "module", ["pase.workers.kinds.mlp", "pase.targets.kinds.lps", "pase.workers.config"]
+)
+def test_each_package_imports_first(module: str) -> None:
+    """pase.targets reads the workers config (pase.workers.config) and pase.workers uses
+    pase.targets.functional: either may be imported first, and both registries fill."""
+    code = (
+        f"import {module}\n"
+        "from pase.targets import TARGET_KINDS\nfrom pase.workers import WORKER_KINDS\n"
+        "print(len(TARGET_KINDS), len(WORKER_KINDS))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.split() == ["6", "6"]
