@@ -25,8 +25,8 @@ class MLPBlock(nn.Module):
         in_channels: int,
         out_channels: int,
         *,
-        context: int = 1,
-        dropout: float = 0.0,
+        context: int,
+        dropout: float,
         prelu_init: float = 0.25,
     ) -> None:
         super().__init__()
@@ -53,8 +53,8 @@ class MLP(nn.Module):
         *,
         hidden_size: int,
         hidden_layers: int,
-        context: int = 1,
-        dropout: float = 0.0,
+        context: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         blocks = []
@@ -116,7 +116,7 @@ class WaveDecoder(nn.Module):
         kwidths: Sequence[int],
         hidden_size: int,
         hidden_layers: int,
-        dropout: float = 0.0,
+        dropout: float,
     ) -> None:
         super().__init__()
         if not (len(fmaps) == len(strides) == len(kwidths)) or not fmaps:
@@ -131,9 +131,8 @@ class WaveDecoder(nn.Module):
             ch = int(fm)
         self.upsample = nn.Sequential(*ups)
         self.factor = math.prod(int(s) for s in strides)
-        self.mlp = MLP(
-            ch, out_channels, hidden_size=hidden_size, hidden_layers=hidden_layers, dropout=dropout
-        )
+        depth = {"hidden_size": hidden_size, "hidden_layers": hidden_layers}
+        self.mlp = MLP(ch, out_channels, context=1, dropout=dropout, **depth)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(self.upsample(x))

@@ -106,7 +106,7 @@ def test_prelu_inits() -> None:
 def test_decoder_output_is_exactly_160_T(T: int) -> None:
     dec = WaveDecoder(
         8, 1, fmaps=(16, 8, 4), strides=(4, 4, 10), kwidths=(30, 30, 30), hidden_size=4,
-        hidden_layers=1,
+        hidden_layers=1, dropout=0.0,
     )  # fmt: skip
     assert dec(torch.randn(2, 8, T)).shape == (2, 1, 160 * T)
 
