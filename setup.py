@@ -74,8 +74,12 @@ setup(
             "pase-prepare-openslr-rirs=pase.bin.prepare_openslr_rirs:main",
             "pase-make-data-cfg=pase.bin.make_data_cfg:main",
             "pase-make-stats=pase.bin.make_stats:main",
-            "pase-timit-prepare=pase.bin.timit_prepare:main",
-            "pase-timit-synth=pase.bin.timit_synth:main",
+            "pase-check-distortions=pase.bin.check_distortions:main",
+            "pase-train=pase.bin.train:main",
+            "pase-find-checkpoint=pase.bin.find_checkpoint:main",
+            "pase-save-random-encoder=pase.bin.save_random_encoder:main",
+            "pase-prepare-timit=pase.bin.timit_prepare:main",
+            "pase-synth-timit=pase.bin.timit_synth:main",
             "pase-asr-lang=pase.bin.asr_lang:main",
             "pase-asr-align=pase.bin.asr_align:main",
             "pase-asr-mkgraph=pase.bin.asr_mkgraph:main",
@@ -83,7 +87,9 @@ setup(
             "pase-asr-decode=pase.bin.asr_decode:main",
             "pase-asr-score=pase.bin.asr_score:main",
             "pase-asr-results=pase.bin.asr_results:main",
-            "pase-train=pase.bin.train:main",
+            # old names (docs/cli.md), the same commands
+            "pase-timit-prepare=pase.bin.timit_prepare:main",
+            "pase-timit-synth=pase.bin.timit_synth:main",
         ]
     },
     classifiers=[

@@ -3,12 +3,13 @@
 Examples::
 
     # monophone HMM-GMM flat start on MFCC (Kaldi train_mono.sh); alignments of data/train
-    pase-asr-align --lang data/lang --data data/train --feats dump/mfcc/train/feats.scp \\
+    pase-asr-align --lang data/lang --data-dir data/train --feats dump/mfcc/train/feats.scp \\
         --config conf/mono.yaml exp/mono
     # align another set with that model (Kaldi align_si.sh)
-    pase-asr-align --model exp/mono --data data/dev --feats dump/mfcc/dev/feats.scp exp/mono/ali_dev
+    pase-asr-align --model exp/mono --data-dir data/dev --feats dump/mfcc/dev/feats.scp \\
+        exp/mono/ali_dev
     # from the .PHN phone boundaries (data/<set>/phones.ctm), no acoustic model
-    pase-asr-align --source phn --lang data/lang --data data/train exp/phn_ali
+    pase-asr-align --source phn --lang data/lang --data-dir data/train exp/phn_ali
     # from a Kaldi alignment dir (final.mdl, ali.*.gz, phones.txt)
     pase-asr-align --source kaldi --lang data/lang --kaldi-ali-dir kaldi/exp/tri3_ali exp/kaldi_ali
 
@@ -31,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="output alignment dir")
     p.add_argument("--source", choices=("gmm", "phn", "kaldi"), default="gmm")
     p.add_argument("--lang", help="lang dir (pase-asr-lang)")
-    p.add_argument("--model", help="alignment dir with a trained GMM: align --data with it")
-    p.add_argument("--data", help="Kaldi data dir (text, utt2spk, phones.ctm, utt2num_samples)")
+    p.add_argument("--model", help="alignment dir with a trained GMM: align --data-dir with it")
+    cli.add(p, "--data-dir", help="Kaldi data dir (text, utt2spk, phones.ctm, utt2num_samples)")
     p.add_argument("--feats", help="feats.scp for the GMM (MFCC; cmvn.scp beside it is used)")
     p.add_argument("--norm", default="cmvn", help="speaker normalisation of --feats")
     p.add_argument("--deltas", type=int, default=2, help="delta order added to --feats")
@@ -50,7 +51,7 @@ def _main(a: argparse.Namespace) -> None:
             source=a.source,
             lang=a.lang,
             model=a.model,
-            data=a.data,
+            data=a.data_dir,
             feats=a.feats,
             norm=a.norm,
             deltas=a.deltas,

@@ -4,7 +4,8 @@ Example (four parallel jobs through Kaldi's run.pl interface)::
 
     utils/run.pl JOB=1:4 exp/mlp/decode_test/log/decode.JOB.log \\
         pase-asr-decode --model exp/mlp --graph exp/mono/graph --config conf/decoder.cfg \\
-            --feats dump/mfcc/test/feats.scp --data data/test --nj 4 --job JOB exp/mlp/decode_test
+            --feats dump/mfcc/test/feats.scp --data-dir data/test --nj 4 --job JOB \\
+            exp/mlp/decode_test
 
 Each job takes whole speakers (as ``split_data.sh``), computes MLP log-likelihoods and decodes
 them with Kaldi's decoder code from the k2-fsa wheels: lattices (beam, lattice beam, acoustic
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model dir of pase-asr-train")
     p.add_argument("--graph", required=True, help="graph dir of pase-asr-mkgraph")
     p.add_argument("--feats", required=True, help="feats.scp of the set")
-    p.add_argument("--data", required=True, help="data dir of the set (utt2spk)")
+    cli.add(p, "--data-dir", required=True, help="data dir of the set (utt2spk)")
     p.add_argument("--config", help="decoder config (original decoder.cfg JSON or YAML)")
     cli.add_nj(p, default=1, help="number of jobs the set is split into (default 1)")
     p.add_argument("--job", type=int, default=1, help="this job's number, 1..nj (default 1)")
@@ -55,7 +56,7 @@ def _main(a: argparse.Namespace) -> None:
             model=a.model,
             graph=a.graph,
             feats=a.feats,
-            data=a.data,
+            data=a.data_dir,
             config=a.config,
             nj=a.nj,
             job=a.job,

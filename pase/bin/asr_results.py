@@ -2,7 +2,7 @@
 
 Example::
 
-    pase-asr-results --dev exp/mlp/decode_dev --test exp/mlp/decode_test --feats pase exp/mlp
+    pase-asr-results --dev exp/mlp/decode_dev --test exp/mlp/decode_test --feat-type pase exp/mlp
 
 ``results.json``: ``{"dev": {"per", "lmwt", ...}, "test": {"per", "per_best_lmwt", ...},
 "feats": ..., "environment": {...}}``; ``RESULTS.md`` says the same for people, with the
@@ -24,12 +24,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="folder for RESULTS.md and results.json (the model dir)")
     p.add_argument("--dev", required=True, help="scored dev decode dir")
     p.add_argument("--test", required=True, help="scored test decode dir")
-    p.add_argument("--feats", required=True, help="feature name for the report (pase, mfcc, ...)")
+    cli.add(
+        p,
+        "--feat-type",
+        old=["--feats"],
+        required=True,
+        help="feature type for the report (pase, mfcc, fbank, ...)",
+    )
     return p
 
 
 def _main(a: argparse.Namespace) -> None:
-    print(steps.write_results(a.out, a.dev, a.test, a.feats))
+    print(steps.write_results(a.out, a.dev, a.test, a.feat_type))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,8 @@
 Example::
 
     pase-asr-train --config conf/MLP_PASE.cfg \\
-        --train-feats dump/pase/train/feats.scp --train-data data/train --train-ali exp/mono \\
-        --dev-feats dump/pase/dev/feats.scp --dev-data data/dev --dev-ali exp/mono/ali_dev \\
+        --train-feats dump/pase/train/feats.scp --train-data-dir data/train --train-ali exp/mono \\
+        --dev-feats dump/pase/dev/feats.scp --dev-data-dir data/dev --dev-ali exp/mono/ali_dev \\
         --norm avg_spk exp/mlp_pase
 
 Targets are the pdfs of the alignments: of our monophone HMM for alignment dirs made by
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", required=True, help="MLP config: original MLP_PASE.cfg or YAML")
     for split in ("train", "dev"):
         p.add_argument(f"--{split}-feats", required=True, help=f"{split} feats.scp")
-        p.add_argument(f"--{split}-data", required=True, help=f"{split} data dir (utt2spk)")
+        cli.add(p, f"--{split}-data-dir", required=True, help=f"{split} data dir (utt2spk)")
         p.add_argument(f"--{split}-ali", required=True, help=f"{split} alignment dir")
     p.add_argument(
         "--norm",
@@ -62,8 +62,8 @@ def _main(a: argparse.Namespace) -> None:
         steps.train_acoustic_model(
             a.out,
             a.config,
-            (a.train_feats, a.train_data, a.train_ali),
-            (a.dev_feats, a.dev_data, a.dev_ali),
+            (a.train_feats, a.train_data_dir, a.train_ali),
+            (a.dev_feats, a.dev_data_dir, a.dev_ali),
             norm=a.norm,
             deltas=a.deltas,
             max_trim=a.max_trim,

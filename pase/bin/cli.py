@@ -1,12 +1,13 @@
 """The ``pase-*`` command-line vocabulary (docs/cli.md) and the script skeleton, defined once.
 
 Naming rule: long options are kebab-case (``--feat-type``); the first long option string of
-an argument is its name, every other one an alias that is accepted but not listed in ``--help``
-(its epilog names them). Aliases are
+an argument is its name, every other one an alias. Aliases are
 
-- the old spellings of our own options (:data:`DEPRECATED`, :data:`COMMAND_ALIASES`);
+- the old spellings of our own options (:data:`DEPRECATED`, :data:`COMMAND_ALIASES`): accepted,
+  not listed with the option in ``--help`` but named at its end;
 - in the commands that stand for an original PASE script (:data:`ORIGINAL_SPELLING`), the
-  snake_case spelling of every option (``--fe_cfg`` = ``--fe-cfg``) and a few original names.
+  snake_case spelling of every option (``--fe_cfg`` = ``--fe-cfg``) and a few original names:
+  listed beside the name.
 
 Shared options (``add_*``) give one concept one flag everywhere; :func:`run` is the skeleton
 of every command: parse, call the library, and on a known error print ``<prog>: error: <msg>``
@@ -31,7 +32,7 @@ from pase.io.datadir import Utterance
 from pase.io.lock import LockedError
 from pase.io.tables import WSpecifier, input_files, write_features
 
-#: old spellings of our own options, still accepted everywhere they existed: alias -> name
+#: old spellings of our own options, accepted by every command with the option: alias -> name
 DEPRECATED: dict[str, str] = {
     "--cfg": "--fe-cfg",
     "--pase-cfg": "--fe-cfg",
@@ -42,11 +43,16 @@ DEPRECATED: dict[str, str] = {
     "--skip-bad": "--skip-bad-audio",
     "--dev-spk": "--dev-spk-list",
     "--test-spk": "--test-spk-list",
+    "--data": "--data-dir",
+    "--train-data": "--train-data-dir",
+    "--dev-data": "--dev-data-dir",
 }
 #: aliases of one command only: (command, alias) -> (name, "original" or "deprecated")
 COMMAND_ALIASES: dict[tuple[str, str], tuple[str, str]] = {
     ("pase-make-data-cfg", "--val_ratio"): ("--valid-spk-ratio", "original"),
     ("pase-make-data-cfg", "--num_workers"): ("--nj", "deprecated"),  # header-reading threads
+    ("pase-asr-results", "--feats"): ("--feat-type", "deprecated"),  # elsewhere: a feats.scp
+    ("pase-train", "--hop"): ("--hop-size", "original"),  # make_trainset_statistics' name
 }
 #: commands that stand for an original PASE script: every option also takes its snake_case
 #: spelling (the original's flags are snake_case), e.g. ``--data_root`` for ``--data-root``

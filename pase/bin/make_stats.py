@@ -202,16 +202,16 @@ def _main(args: argparse.Namespace) -> None:
     out = Path(args.out_file)
     if out.suffix not in (".json", ".npz"):
         raise StatsError(
-            f"--out_file {out}: statistics are written as .json or .npz, never as a pickle "
-            f"(e.g. --out_file {out.with_suffix('.json')})"
+            f"--out-file {out}: statistics are written as .json or .npz, never as a pickle "
+            f"(e.g. --out-file {out.with_suffix('.json')})"
         )
     if args.hop_size != HOP:
-        raise ValueError(f"--hop_size must be {HOP} (the encoder hop), got {args.hop_size}")
+        raise ValueError(f"--hop-size must be {HOP} (the encoder hop), got {args.hop_size}")
     if (args.data_cfg is None) == (args.data_dir is None):
         raise ValueError("give exactly one of --data_cfg or --data_dir")
     for name in ("max_batches", "chunk_size", "batch_size"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1")
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
     device = resolve_device(args.device)
     targets = TargetSet.from_workers_cfg(args.net_cfg)
     if args.exclude_keys:

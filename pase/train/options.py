@@ -114,7 +114,15 @@ def build_parser(
         help="allow an original .pkl stats file",
     )
     g.add_argument("--dtrans-cfg", "--dtrans_cfg", help="distortions config (JSON, original keys)")
-    g.add_argument("--hop", type=int, default=HOP, help=f"must be {HOP} (original flag)")
+    g.add_argument(
+        "--hop-size",
+        "--hop_size",
+        "--hop",
+        dest="hop",
+        type=int,
+        default=HOP,
+        help=f"must be {HOP} (the original's --hop)",
+    )
 
     g = p.add_argument_group("optimisation")
     g.add_argument("--epoch", type=int, default=1000, help="epochs")
@@ -217,7 +225,7 @@ def parse_options(
     if args.max_steps is not None and args.max_steps < 1:
         p.error("--max-steps must be >= 1")
     if args.hop != HOP:
-        p.error(f"--hop must be {HOP} (the encoder hop)")
+        p.error(f"--hop-size must be {HOP} (the encoder hop)")
     if (args.data_cfg is None) == (args.data_dir is None):
         p.error("give exactly one of --data-cfg or --data-dir")
     if args.valid_data_dir and not args.data_dir:

@@ -25,6 +25,7 @@ SCRIPTS = [
     LIBRI / "local" / "get_corpus.sh",
     MINI / "local" / "get_corpus.sh",
     MINI / "conf" / "run.conf",
+    ROOT / "egs" / "timit" / "asr1" / "run.sh",
 ]
 
 
@@ -52,6 +53,17 @@ def run(d: Path, *args: str, timeout: float = 600, env: dict | None = None):
     return subprocess.run(
         ["./run.sh", *args], cwd=d, capture_output=True, text=True, timeout=timeout, env=e
     )
+
+
+RUN_SH = [LIBRI / "run.sh", ROOT / "egs" / "timit" / "asr1" / "run.sh"]
+
+
+@pytest.mark.parametrize("script", RUN_SH, ids=lambda p: p.parent.parent.name)
+def test_run_sh_has_no_inline_python(script: Path) -> None:
+    """Recipes call pase-* commands; no `python -c` snippets (or heredocs fed to python)."""
+    text = script.read_text(encoding="utf-8")
+    for bad in ("python -c", "python3 -c", "python - <<", "python3 - <<", "python <<"):
+        assert bad not in text, f"{script}: {bad!r}"
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
@@ -129,17 +141,17 @@ def test_training_stage_wiring(tmp_path: Path) -> None:
     flat = " ".join(args)
     for part in (
         "--config conf/train_pase+.yaml",
-        "--data_cfg data/pase_data.json",
+        "--data-cfg data/pase_data.json",
         "--stats exp/train_pase+/stats.json",
-        "--net_cfg workers+",
-        "--fe_cfg PASE+",
-        "--save_path exp/train_pase+",
+        "--net-cfg workers+",
+        "--fe-cfg PASE+",
+        "--save-path exp/train_pase+",
         "--device cuda",
-        "--no_continue true",
+        "--no-continue true",
     ):
         assert part in flat
     # launcher arguments are words for the launcher's shell: the empty value arrives quoted
-    assert args[args.index("--dtrans_cfg") + 1] == "''"
+    assert args[args.index("--dtrans-cfg") + 1] == "''"
     assert args[-4:] == ["--max_steps", "7", "--batch_size", "2"]
     # single GPU / CPU: plain pase-train
     p = run(
@@ -162,6 +174,22 @@ def test_missing_distortion_data_stops_before_stage_1(tmp_path: Path) -> None:
     assert p.returncode == 1
     assert "--dtrans_cfg none" in p.stderr
     assert not (d / "data" / "pase_data.json").exists()
+
+
+def test_dump_stage_takes_the_newest_encoder_checkpoint(tmp_path: Path) -> None:
+    """Stage 4 asks pase-find-checkpoint: the highest epoch (10 > 9 > 2), other names ignored;
+    none at all stops with a message."""
+    d = recipe_copy(tmp_path, LIBRI)
+    p = run(d, "--stage", "4", timeout=120)
+    assert p.returncode == 1
+    assert "no FE_e<epoch>.ckpt" in p.stderr and "run stage 3 or give --pase_ckpt" in p.stderr
+    exp = d / "exp" / "train_pase+"
+    exp.mkdir(parents=True)
+    for name in ("FE_e2.ckpt", "FE_e9.ckpt", "FE_e10.ckpt", "FE_eX.ckpt", "FE_e11.ckpt.tmp"):
+        (exp / name).write_bytes(b"")
+    p = run(d, "--stage", "4", "--dump_sets", "nowhere", timeout=120)
+    assert "dumping PASE+ features with exp/train_pase+/FE_e10.ckpt" in p.stdout, p.stdout
+    assert p.returncode != 0 and "nowhere" in p.stderr  # the data dir does not exist
 
 
 @pytest.mark.slow

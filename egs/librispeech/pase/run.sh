@@ -21,14 +21,14 @@ stop_stage=4
 librispeech=            # folder holding the subset folders and SPEAKERS.TXT
 download_dir=downloads  # stage -1 target (librispeech defaults to $download_dir/LibriSpeech)
 train_sets="train-clean-100"
-valid_set="dev-clean"   # "" = hold out --valid_spk_ratio of the training speakers
+valid_set="dev-clean"   # "" = hold out valid_spk_ratio of the training speakers
 test_sets="test-clean"
 fe_cfg=PASE+            # frontend: PASE, PASE+ or a .cfg file
 net_cfg=workers+        # workers: workers, workers+ or a .cfg file
 dtrans_cfg=             # distortions cfg; "" = the train config's; "none" = no distortions
 train_config=conf/train_pase+.yaml
-train_args=             # extra pase-train options, appended last (e.g. "--max_steps 1000")
-stats_args="--max_batches 20 --chunk_size 16000"
+train_args=             # extra pase-train options, appended last (e.g. "--max-steps 1000")
+stats_args="--max-batches 20 --chunk-size 16000"
 resume=true             # stage 3 continues from the last training state
 nj=4                    # parallel jobs (data prep threads, dumping jobs)
 ngpu=0                  # GPUs for training (0: CPU; > 1: torchrun) and dumping (> 0: cuda)
@@ -115,10 +115,10 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
       "folders, e.g. /data/LibriSpeech; or run stage -1)" >&2
     exit 1
   fi
-  pase-prepare-librispeech --jobs "$nj" "$librispeech" data/train "${train_list[@]}"
-  [ -z "$valid_set" ] || pase-prepare-librispeech --jobs "$nj" "$librispeech" "$valid_dir" "$valid_set"
+  pase-prepare-librispeech --nj "$nj" "$librispeech" data/train "${train_list[@]}"
+  [ -z "$valid_set" ] || pase-prepare-librispeech --nj "$nj" "$librispeech" "$valid_dir" "$valid_set"
   for s in "${test_list[@]}"; do
-    pase-prepare-librispeech --jobs "$nj" "$librispeech" "data/$(dirname_of "$s")" "$s"
+    pase-prepare-librispeech --nj "$nj" "$librispeech" "data/$(dirname_of "$s")" "$s"
   done
   for d in data/train $valid_dir; do utils/validate_data_dir.sh "$d"; done
   log "stage 0: made data/train ${valid_dir} $(for s in "${test_list[@]}"; do printf 'data/%s ' "$(dirname_of "$s")"; done)"
@@ -131,13 +131,12 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
     exit 1
   fi
   case $dtrans_cfg in
-    none) dtrans= ;;
-    "") dtrans=$(python3 -c 'import sys, yaml; print((yaml.safe_load(open(sys.argv[1])) or {}).get("dtrans_cfg") or "")' "$train_config") ;;
-    *) dtrans=$dtrans_cfg ;;
+    none) check=() ;;                                # no distortions: nothing to check
+    "") check=(--train-config "$train_config") ;;    # the train config's dtrans_cfg, if any
+    *) check=("$dtrans_cfg") ;;
   esac
-  if [ -n "$dtrans" ] &&
-    ! python3 -c 'import sys; from pase.distortions import Distortions; Distortions.from_config(sys.argv[1])' "$dtrans"; then
-    echo "$0: the distortions config $dtrans cannot be used (see above). Prepare its data," \
+  if [ ${#check[@]} -gt 0 ] && ! pase-check-distortions "${check[@]}"; then
+    echo "$0: the distortions config cannot be used (see above). Prepare its data," \
       "point --dtrans_cfg at another config (pase-prepare-openslr-rirs builds one)," \
       "or train without distortions: --dtrans_cfg none" >&2
     exit 1
@@ -146,13 +145,13 @@ fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "stage 1: PASE data config"
-  args=(--train_dir data/train --cfg_file data/pase_data.json)
+  args=(--train-dir data/train --cfg-file data/pase_data.json)
   if [ -n "$valid_dir" ]; then
-    args+=(--valid_dir "$valid_dir")
+    args+=(--valid-dir "$valid_dir")
   else
-    args+=(--valid_spk_ratio "$valid_spk_ratio")
+    args+=(--valid-spk-ratio "$valid_spk_ratio")
   fi
-  [ ${#test_list[@]} -eq 0 ] || args+=(--test_dir "data/$(dirname_of "${test_list[0]}")")
+  [ ${#test_list[@]} -eq 0 ] || args+=(--test-dir "data/$(dirname_of "${test_list[0]}")")
   pase-make-data-cfg "${args[@]}"
   log "stage 1: made data/pase_data.json"
 fi
@@ -161,27 +160,27 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "stage 2: target statistics for $net_cfg"
   mkdir -p "$expdir"
   # shellcheck disable=SC2086  # stats_args is a list of options
-  pase-make-stats --data_cfg data/pase_data.json --net_cfg "$net_cfg" \
-    --out_file "$expdir/stats.json" $stats_args
+  pase-make-stats --data-cfg data/pase_data.json --net-cfg "$net_cfg" \
+    --out-file "$expdir/stats.json" $stats_args
   log "stage 2: made $expdir/stats.json"
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
   log "stage 3: training $fe_cfg with $net_cfg in $expdir (progress: $expdir/train.log)"
   mkdir -p "$expdir/log"
-  opts=(--config "$train_config" --data_cfg data/pase_data.json --stats "$expdir/stats.json"
-    --net_cfg "$net_cfg" --fe_cfg "$fe_cfg" --save_path "$expdir")
+  opts=(--config "$train_config" --data-cfg data/pase_data.json --stats "$expdir/stats.json"
+    --net-cfg "$net_cfg" --fe-cfg "$fe_cfg" --save-path "$expdir")
   if [ "$dtrans_cfg" = none ]; then
-    opts+=(--dtrans_cfg "")
+    opts+=(--dtrans-cfg "")
   elif [ -n "$dtrans_cfg" ]; then
-    opts+=(--dtrans_cfg "$dtrans_cfg")
+    opts+=(--dtrans-cfg "$dtrans_cfg")
   fi
   if [ "$ngpu" -eq 0 ]; then
     opts+=(--device cpu)
   else
     opts+=(--device cuda)
   fi
-  [ "$resume" = true ] || opts+=(--no_continue true)
+  [ "$resume" = true ] || opts+=(--no-continue true)
   if [ "$ngpu" -gt 1 ]; then
     launcher=(torchrun --standalone --nproc_per_node "$ngpu" -m pase.bin.train)
   else
@@ -197,26 +196,16 @@ fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   ckpt=$pase_ckpt
-  if [ -z "$ckpt" ]; then
-    best=-1
-    for f in "$expdir"/FE_e*.ckpt; do
-      [ -e "$f" ] || continue
-      e=${f##*FE_e}
-      e=${e%.ckpt}
-      if [[ $e =~ ^[0-9]+$ ]] && [ "$e" -gt "$best" ]; then best=$e; fi
-    done
-    if [ "$best" -lt 0 ]; then
-      echo "$0: no $expdir/FE_e*.ckpt: run stage 3 or give --pase_ckpt" >&2
-      exit 1
-    fi
-    ckpt=$expdir/FE_e$best.ckpt
+  if [ -z "$ckpt" ] && ! ckpt=$(pase-find-checkpoint "$expdir"); then
+    echo "$0: run stage 3 or give --pase_ckpt" >&2
+    exit 1
   fi
   device=cpu
   [ "$ngpu" -eq 0 ] || device=cuda
   log "stage 4: dumping $fe_cfg features with $ckpt"
   for s in $dump_sets; do
     # shellcheck disable=SC2086  # dump_args is a list of options
-    pase-dump-feats --cmd "$feat_cmd" --nj "$nj" --cfg "$fe_cfg" --ckpt "$ckpt" \
+    pase-dump-feats --cmd "$feat_cmd" --nj "$nj" --fe-cfg "$fe_cfg" --ckpt "$ckpt" \
       --device "$device" --cmvn "$cmvn" $dump_args "data/$s" "$dumpdir/$s"
   done
   log "stage 4: made $(for s in $dump_sets; do printf '%s/%s/feats.scp ' "$dumpdir" "$s"; done)"

@@ -73,7 +73,7 @@ esac
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   [ -n "$timit" ] || { echo "$0: --timit <TIMIT root> is required for stage 0" >&2; exit 1; }
   log "stage 0: data preparation from $timit"
-  pase-timit-prepare "$timit" "$data"
+  pase-prepare-timit "$timit" "$data"
   pase-asr-lang --text "$data/train/text" "$data/lang"
 fi
 
@@ -84,12 +84,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
     # train, dev and test) sees the same network; otherwise each job would draw its own.
     pase_ckpt=$exp/pase_random/FE_random.ckpt
     log "WARNING: no --pase_ckpt: random encoder weights (seed 0) in $pase_ckpt"
-    mkdir -p "$(dirname "$pase_ckpt")"
-    python3 -c 'import sys, torch
-from pase.io.atomic import torch_save_atomic
-from pase.models.frontend import wf_builder
-torch.manual_seed(0)
-torch_save_atomic(wf_builder(sys.argv[1]).state_dict(), sys.argv[2])' "$pase_cfg" "$pase_ckpt"
+    pase-save-random-encoder --fe-cfg "$pase_cfg" --seed 0 "$pase_ckpt"
   fi
   for type in mfcc $([ "$feats" != mfcc ] && echo "$feats"); do
     for x in $sets; do
@@ -97,7 +92,7 @@ torch_save_atomic(wf_builder(sys.argv[1]).state_dict(), sys.argv[2])' "$pase_cfg
       if [ "$type" = pase ]; then
         # frozen encoder on the peak-normalised waveform (the original); per-speaker mean
         # removal is applied when the features are read (avg_spk)
-        opts+=(--cfg "$pase_cfg" --peak-norm --device "$device" --cmvn none)
+        opts+=(--fe-cfg "$pase_cfg" --peak-norm --device "$device" --cmvn none)
         [ -n "$pase_ckpt" ] && opts+=(--ckpt "$pase_ckpt")
       else
         opts+=(--cmvn speaker)  # Kaldi per-speaker stats (cmvn.scp), applied when read
@@ -111,14 +106,14 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "stage 2: alignments ($ali_source)"
   case $ali_source in
     gmm)
-      pase-asr-align --lang "$data/lang" --data "$data/train" \
+      pase-asr-align --lang "$data/lang" --data-dir "$data/train" \
         --feats "$dump/mfcc/train/feats.scp" --config "$mono_cfg" "$ali"
-      pase-asr-align --model "$ali" --data "$data/dev" --config "$mono_cfg" \
+      pase-asr-align --model "$ali" --data-dir "$data/dev" --config "$mono_cfg" \
         --feats "$dump/mfcc/dev/feats.scp" "$dev_ali"
       ;;
     phn)
-      pase-asr-align --source phn --lang "$data/lang" --data "$data/train" "$ali"
-      pase-asr-align --source phn --lang "$data/lang" --data "$data/dev" "$dev_ali"
+      pase-asr-align --source phn --lang "$data/lang" --data-dir "$data/train" "$ali"
+      pase-asr-align --source phn --lang "$data/lang" --data-dir "$data/dev" "$dev_ali"
       ;;
     kaldi)
       if [ -z "$kaldi_ali_dir" ] || [ -z "$kaldi_dev_ali_dir" ]; then
@@ -142,8 +137,9 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   # shellcheck disable=SC2086  # train_args holds several options
   $train_cmd --gpu "$ngpu" "$mdir/log/train.log" \
     pase-asr-train --config "$mlp_cfg" --norm "$norm" --deltas "$deltas" --device "$device" \
-      --train-feats "$dump/$feats/train/feats.scp" --train-data "$data/train" --train-ali "$ali" \
-      --dev-feats "$dump/$feats/dev/feats.scp" --dev-data "$data/dev" --dev-ali "$dev_ali" \
+      --train-feats "$dump/$feats/train/feats.scp" --train-data-dir "$data/train" \
+      --train-ali "$ali" \
+      --dev-feats "$dump/$feats/dev/feats.scp" --dev-data-dir "$data/dev" --dev-ali "$dev_ali" \
       $train_args "$mdir"
   grep -h "final.pt" "$mdir/log/train.log" || true
 fi
@@ -154,8 +150,8 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     rm -rf "$mdir/decode_$x/hyp" "$mdir/decode_$x"/stats.*.json
     $decode_cmd JOB=1:"$nj" "$mdir/decode_$x/log/decode.JOB.log" \
       pase-asr-decode --model "$mdir" --graph "$ali/graph" --config "$decoder_cfg" \
-        --feats "$dump/$feats/$x/feats.scp" --data "$data/$x" --kaldi "$use_kaldi" \
-        --threads 1 --nj "$nj" --job JOB "$mdir/decode_$x"
+        --feats "$dump/$feats/$x/feats.scp" --data-dir "$data/$x" --kaldi "$use_kaldi" \
+        --num-threads 1 --nj "$nj" --job JOB "$mdir/decode_$x"
   done
 fi
 
@@ -163,8 +159,8 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   log "stage 6: scoring"
   for x in dev test; do
     echo -n "$x: "
-    pase-asr-score --data "$data/$x" "$mdir/decode_$x"
+    pase-asr-score --data-dir "$data/$x" "$mdir/decode_$x"
   done
-  pase-asr-results --dev "$mdir/decode_dev" --test "$mdir/decode_test" --feats "$feats" "$mdir"
+  pase-asr-results --dev "$mdir/decode_dev" --test "$mdir/decode_test" --feat-type "$feats" "$mdir"
   log "results: $mdir/RESULTS.md"
 fi
