@@ -14,7 +14,7 @@ import pytest
 from pase.asr import kaldi_bin
 from pase.asr.decode import DecodeConfig
 from pase.asr.feats import FeatsError, load_features, normalize
-from pase.bin.asr_common import split_by_speaker
+from pase.asr.speakers import split_by_speaker
 from pase.io.datadir import read_kv
 
 RECIPE = Path(__file__).resolve().parents[2] / "egs" / "timit" / "asr1"
@@ -156,7 +156,7 @@ def test_cli_phn_and_kaldi_alignment_dirs(tmp_path: Path, capsys) -> None:
     # MLP targets: our pdfs from our dir; Kaldi's own pdfs from a plain Kaldi dir
     import shutil
 
-    from pase.bin.asr_train import load_targets
+    from pase.asr.steps import load_targets
 
     y, n, src = load_targets(out)
     assert src == "pase" and n == hmm.num_pdfs
