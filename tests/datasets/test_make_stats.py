@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from pase.bin.make_data_cfg import main as make_cfg
-from pase.bin.make_stats import main, stats_loader
+from pase.bin.make_stats import main
 from pase.data import from_datadir
 from pase.io.provenance import read_stamp, stamp_path
 from pase.targets import TargetSet
+from pase.targets.compute import stats_loader
 from pase.targets.stats import TargetStats
 from tests.conftest import harmonic
 from tests.datasets.conftest import write_wav
