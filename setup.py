@@ -88,6 +88,7 @@ setup(
             "pase-asr-score=pase.bin.asr_score:main",
             "pase-asr-results=pase.bin.asr_results:main",
             "pase-probe=pase.bin.probe:main",
+            "pase-summarize-probes=pase.bin.summarize_probes:main",
             # old names (docs/cli.md), the same commands
             "pase-timit-prepare=pase.bin.timit_prepare:main",
             "pase-timit-synth=pase.bin.timit_synth:main",

@@ -10,7 +10,7 @@ pooling, heads, probe training and scoring. One concept per module:
 
 from pase.downstream.featurizer import EncoderFeatures, WeightedLayerSum
 from pase.downstream.heads import FrameHead, UtteranceHead
-from pase.downstream.metrics import Accuracy, confusion_matrix
+from pase.downstream.metrics import Accuracy, confusion_matrix, unweighted_accuracy
 from pase.downstream.pooling import frame_mask, mean_pool, stats_pool
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "frame_mask",
     "mean_pool",
     "stats_pool",
+    "unweighted_accuracy",
 ]

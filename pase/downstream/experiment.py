@@ -23,7 +23,7 @@ from pase.downstream.data import (
     read_utt_labels,
 )
 from pase.downstream.featurizer import EncoderFeatures
-from pase.downstream.metrics import plot_confusion
+from pase.downstream.metrics import plot_confusion, unweighted_accuracy
 from pase.downstream.train import ProbeConfig, build_probe, evaluate, feature_norm, train_probe
 from pase.io.atomic import write_json_atomic, write_text_atomic
 from pase.io.datadir import read_kv
@@ -161,8 +161,10 @@ def run_experiment(exp: ProbeExperiment, log: Callable[[str], None] = print) -> 
         "num_utterances": {"train": len(train), "dev": len(dev), "test": len(test)},
         "config": asdict(exp.config),
         "best_epoch": res.best_epoch,
-        "dev": scores["dev"]["accuracy"].to_dict(),
-        "test": scores["test"]["accuracy"].to_dict(),
+        "dev": {**scores["dev"]["accuracy"].to_dict(),
+                "unweighted_accuracy": unweighted_accuracy(scores["dev"]["confusion"])},
+        "test": {**scores["test"]["accuracy"].to_dict(),
+                 "unweighted_accuracy": unweighted_accuracy(cm)},
         "seconds_per_epoch": sum(e["train_seconds"] for e in epochs) / max(len(epochs), 1),
         "history": epochs,
         "confusion_plot": "confusion.png" if plotted else None,

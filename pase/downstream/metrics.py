@@ -41,6 +41,14 @@ class Accuracy:
                 "ci95": [lo, hi]}  # fmt: skip
 
 
+def unweighted_accuracy(cm: np.ndarray) -> float:
+    """Mean per-class recall of a confusion matrix (rows true): the "UA" of emotion
+    recognition; classes without test examples are left out."""
+    rows = cm.sum(1)
+    seen = rows > 0
+    return float((np.diag(cm)[seen] / rows[seen]).mean()) if seen.any() else 0.0
+
+
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
     """``(K, K)`` counts: row = true class, column = predicted class."""
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
@@ -79,3 +87,42 @@ def plot_confusion(
         fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".") or "png", dpi=120)
     plt.close(fig)
     return True
+
+
+def pool_results(runs: list[dict]) -> dict:
+    """Several probe runs (e.g. the folds of a leave-one-session-out protocol) as one: test
+    and dev counts summed (accuracy and interval of the pooled decisions), unweighted accuracy
+    averaged over runs, epochs and seconds averaged."""
+    if len(runs) == 1:
+        return runs[0]
+    out: dict = {"runs": len(runs)}
+    for split in ("dev", "test"):
+        acc = Accuracy(sum(r[split]["correct"] for r in runs), sum(r[split]["total"] for r in runs))
+        d = acc.to_dict()
+        uas = [r[split].get("unweighted_accuracy") for r in runs]
+        d["unweighted_accuracy"] = None if None in uas else float(np.mean(uas))
+        out[split] = d
+    out["best_epoch"] = float(np.mean([r["best_epoch"] for r in runs]))
+    out["seconds_per_epoch"] = float(np.mean([r["seconds_per_epoch"] for r in runs]))
+    return out
+
+
+def summary_table(results: dict[str, dict]) -> str:
+    """A Markdown table of probe results (``name -> results.json`` contents, or
+    :func:`pool_results` of several): test accuracy with its 95 % interval, unweighted
+    accuracy, dev accuracy, best epoch, seconds per epoch."""
+    lines = [
+        "| system | test acc | 95 % CI | test UA | dev acc | epoch | s/epoch |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        t, d = r["test"], r["dev"]
+        lo, hi = t["ci95"]
+        ua = t.get("unweighted_accuracy")
+        runs = f" ({r['runs']} runs)" if "runs" in r else ""
+        lines.append(
+            f"| {name}{runs} | {100 * t['accuracy']:.1f} | {100 * lo:.1f}-{100 * hi:.1f} | "
+            f"{'-' if ua is None else f'{100 * ua:.1f}'} | {100 * d['accuracy']:.1f} | "
+            f"{r['best_epoch']:g} | {r['seconds_per_epoch']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"

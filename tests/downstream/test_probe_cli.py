@@ -70,3 +70,22 @@ def test_bad_inputs_are_named(tmp_path: Path, splits: list[str], capsys) -> None
     assert "label 'class9' is not one of the training labels" in err and "utterance" in err
     assert main([*splits, *out, "--finetune"]) == 1
     assert "fine-tuning needs the audio" in capsys.readouterr().err
+
+
+def test_summary_table_pools_runs(tmp_path: Path, splits: list[str]) -> None:
+    from pase.bin.summarize_probes import main as summarize
+
+    for name in ("a", "b"):
+        assert main([*splits, "--out-dir", str(tmp_path / name), "--epochs", "2"]) == 0
+    table = tmp_path / "RESULTS.md"
+    assert summarize([f"one={tmp_path / 'a'}", f"both={tmp_path / 'a'},{tmp_path / 'b'}",
+                      "--out", str(table)]) == 0  # fmt: skip
+    lines = table.read_text().splitlines()
+    assert lines[0].startswith("| system | test acc") and len(lines) == 4
+    assert lines[2].startswith("| one |") and lines[3].startswith("| both (2 runs) |")
+    ra = json.loads((tmp_path / "a" / "results.json").read_text())
+    rb = json.loads((tmp_path / "b" / "results.json").read_text())
+    pooled = 100 * (ra["test"]["correct"] + rb["test"]["correct"]) / 24
+    assert f"| {pooled:.1f} |" in lines[3]
+    assert "unweighted_accuracy" in ra["test"]
+    assert summarize([str(tmp_path / "nothing")]) == 1
