@@ -89,6 +89,8 @@ setup(
             "pase-asr-results=pase.bin.asr_results:main",
             "pase-probe=pase.bin.probe:main",
             "pase-summarize-probes=pase.bin.summarize_probes:main",
+            "pase-prepare-iemocap=pase.bin.prepare_iemocap:main",
+            "pase-make-folds=pase.bin.make_folds:main",
             # old names (docs/cli.md), the same commands
             "pase-timit-prepare=pase.bin.timit_prepare:main",
             "pase-timit-synth=pase.bin.timit_synth:main",
