@@ -158,7 +158,7 @@ def align(
     hmm = HmmModel(the_lang)
     if source == "phn":
         if data_dir is None:
-            raise ValueError("--data is required for --source phn")
+            raise ValueError("--data-dir is required for --source phn")
         ctm = alignments.read_ctm(data_dir / "phones.ctm")
         nsamp = read_kv(data_dir / "utt2num_samples")
         frames = {u: alignments.kaldi_num_frames(int(n)) for u, n in nsamp.items()}

@@ -5,7 +5,7 @@ changes: the validation split holds out whole *speakers* by default (what the or
 promises; the original script split by utterance, available as ``split_by="utterance"``), and
 per-entry lengths are written (``num_samples``) next to each split's ``total_wav_dur``.
 
-Speaker maps (``--libri_dict``): a JSON object ``{filename: speaker}``, a two-column text file
+Speaker maps (``--libri-dict``): a JSON object ``{filename: speaker}``, a two-column text file
 ``<filename> <speaker>``, or the original numpy-pickled dict (``.npy``; read only through
 :func:`read_speaker_map`'s legacy path, which warns because unpickling runs code).
 """
@@ -58,7 +58,7 @@ def _text_input(path: str | os.PathLike, expected: str) -> str:
     if os.path.isdir(path):
         raise SplitError(
             f"{os.fspath(path)} is a folder, expected {expected} (a Kaldi data dir is given "
-            "with --train_dir / --valid_dir / --test_dir)"
+            "with --train-dir / --valid-dir / --test-dir)"
         )
     try:
         with open(path, encoding="utf-8") as f:
@@ -276,7 +276,7 @@ def _from_dir(path: str, channel: Channel = None) -> list[Entry]:
 def load_entries(sources: DataCfgSources, channel: Channel = None) -> dict[str, list[Entry]]:
     """The entries of each split from the data dirs or lists (nothing is read from audio)."""
     if (sources.train_dir is None) == (sources.train_scp is None):
-        raise SplitError("give exactly one of --train_dir (Kaldi data dir) or --train_scp")
+        raise SplitError("give exactly one of --train-dir (Kaldi data dir) or --train-scp")
     spk_map = read_speaker_map(sources.libri_dict) if sources.libri_dict else None
     where = sources.libri_dict or ""
 
@@ -352,7 +352,7 @@ def _split_valid(train: list[Entry], options: DataCfgOptions) -> tuple[list[Entr
     if missing and options.valid_ratio > 0:
         raise SplitError(
             f"holding out speakers needs a speaker for every file; none for {missing[:5]} "
-            "(give --libri_dict / utt2spk, a validation set, or --split_by utterance)"
+            "(give --libri-dict / utt2spk, a validation set, or --split-by utterance)"
         )
     spk = held_out_speakers([e[2] for e in train], options.valid_ratio, options.seed)
     return [e for e in train if str(e[2]) not in spk], [e for e in train if str(e[2]) in spk]

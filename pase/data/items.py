@@ -11,7 +11,7 @@ JSON data cfg (format of the original ``unsupervised_data_cfg_librispeech.py``):
                "total_wav_dur": <samples>},
      "valid": {...}, "test": {...}, "speakers": [...]}
 
-Filenames are relative to a data root (the ``--data_root`` flag, else the cfg's optional
+Filenames are relative to a data root (the ``--data-root`` flag, else the cfg's optional
 ``data_root`` key, else the working directory). Entries may carry the optional keys that
 ``pase-make-data-cfg`` writes: ``utt`` (utterance id), ``num_samples``, ``start``/``end``
 (segment bounds in seconds), ``channel`` (which channel of multi-channel audio to read: a
@@ -143,13 +143,13 @@ def from_datadir(path: str | os.PathLike, *, channel: Channel = None) -> AudioSe
 def load_data_cfg(path: str | os.PathLike) -> dict[str, Any]:
     """Read a JSON data cfg (errors name the file; an audio file or a folder given instead is
     said to be one)."""
-    msg = audio_instead_of(path, "a JSON data cfg (pase-make-data-cfg --cfg_file)")
+    msg = audio_instead_of(path, "a JSON data cfg (pase-make-data-cfg --cfg-file)")
     if msg is not None:
         raise DataConfigError(msg)
     if os.path.isdir(path):
         raise DataConfigError(
             f"{os.fspath(path)} is a folder, expected a JSON data cfg (a Kaldi data dir is "
-            "given with --data_dir)"
+            "given with --data-dir)"
         )
     try:
         with open(path, encoding="utf-8") as f:

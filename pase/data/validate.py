@@ -41,7 +41,7 @@ class AudioValidationError(ValueError):
         more = f"\n  ... and {len(self.bad) - 20} more" if len(self.bad) > 20 else ""
         super().__init__(
             f"{head}{len(self.bad)} unusable audio item(s) (fix them, or skip them "
-            f"explicitly with --skip_bad_audio):\n" + "\n".join(lines) + more
+            f"explicitly with --skip-bad-audio):\n" + "\n".join(lines) + more
         )
 
 

@@ -133,7 +133,7 @@ class DumpOptions:
         if self.apply_cmvn and self.cmvn == "none" and not self.cmvn_stats:
             raise DumpError("--apply-cmvn needs --cmvn global|speaker or --cmvn-stats FILE")
         if self.pase_ckpt and not Path(self.pase_ckpt).is_file():
-            raise DumpError(f"--pase-ckpt {self.pase_ckpt}: no such file")
+            raise DumpError(f"--ckpt {self.pase_ckpt}: no such file")
         if self.cmvn_stats and not Path(self.cmvn_stats).is_file():
             raise DumpError(f"--cmvn-stats {self.cmvn_stats}: no such file")
         if self.feat_type != "pase":

@@ -92,7 +92,7 @@ class StatsOptions:
 
 def _check_one_source(data_cfg: str | None, data_dir: str | None) -> None:
     if (data_cfg is None) == (data_dir is None):
-        raise ValueError("give exactly one of --data_cfg or --data_dir")
+        raise ValueError("give exactly one of --data-cfg or --data-dir")
 
 
 def stats_stamp(

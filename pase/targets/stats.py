@@ -129,7 +129,7 @@ class TargetStats:
             net_cfg: the workers config, named in the advice to recompute.
         """
         redo = (
-            f"; recompute them with pase-make-stats --net_cfg {net_cfg}"
+            f"; recompute them with pase-make-stats --net-cfg {net_cfg}"
             if net_cfg
             else "; recompute them with pase-make-stats for these workers"
         )

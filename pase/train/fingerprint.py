@@ -14,13 +14,13 @@ Items in the fingerprint:
   i.e. ``lr_mode`` ``poly`` or ``cos``), ``batch_size``, ``chunk_size``, ``context``,
   ``random_scale``, ``valid_batches``, ``backprop_mode``, ``grad_clip``, ``amp``, ``seed``,
   ``data_root``;
-- file contents (sha256): ``--data_cfg``; ``wav.scp``, ``utt2spk`` and ``segments`` of
-  ``--data_dir`` and ``--valid_data_dir`` (``None`` when absent); ``--stats``;
-  ``--dtrans_cfg`` (the config file's bytes only: impulse responses, noises and lists it
-  names are identified by those names); ``--fe_cfg`` and ``--net_cfg`` (a built-in name such
+- file contents (sha256): ``--data-cfg``; ``wav.scp``, ``utt2spk`` and ``segments`` of
+  ``--data-dir`` and ``--valid-data-dir`` (``None`` when absent); ``--stats``;
+  ``--dtrans-cfg`` (the config file's bytes only: impulse responses, noises and lists it
+  names are identified by those names); ``--fe-cfg`` and ``--net-cfg`` (a built-in name such
   as ``PASE+`` / ``workers+`` is kept as the name, a path by its contents);
 - ``train_files`` / ``valid_files``: how many files remain after the audio check (a file
-  that went bad and is now dropped by ``--skip_bad_audio`` changes the data).
+  that went bad and is now dropped by ``--skip-bad-audio`` changes the data).
 
 Not in the fingerprint (:data:`NOT_FINGERPRINTED`), because they may legitimately change
 between a stop and a resume without changing what is trained: ``max_steps`` (train longer or
@@ -159,7 +159,7 @@ def refusal(state_path: str, diffs: list[tuple[str, Any, Any]]) -> str:
     return (
         f"{state_path} was saved by a run with other options or inputs; these differ "
         f"(saved -> now):\n{lines}\n"
-        "Rerun with the original options and files to resume, pass --allow_config_change true "
-        "to resume anyway (the changes are logged), or start afresh with another --save_path "
-        "or --no_continue true."
+        "Rerun with the original options and files to resume, pass --allow-config-change true "
+        "to resume anyway (the changes are logged), or start afresh with another --save-path "
+        "or --no-continue true."
     )

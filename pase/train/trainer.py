@@ -13,13 +13,13 @@ DistributedDataParallel, the data are sharded by rank, and rank 0 logs and saves
 :func:`train` (what ``pase-train`` runs) adds the guards of a real run around
 :class:`Trainer`:
 
-- one writer per ``--save_path``: rank 0 holds :class:`pase.io.lock.OutputLock` from before
+- one writer per ``--save-path``: rank 0 holds :class:`pase.io.lock.OutputLock` from before
   the data are opened until it exits (a second run fails at once naming the holder's pid);
-- temporary files of atomic writes that a killed run left in ``--save_path``
+- temporary files of atomic writes that a killed run left in ``--save-path``
   (``.<name>.<random>.tmp``) are removed once the lock is held;
 - a resume is refused when the run's fingerprint (options and input files, see
   :mod:`pase.train.fingerprint`) differs from the saved one, unless
-  ``--allow_config_change true`` (then the changes are logged);
+  ``--allow-config-change true`` (then the changes are logged);
 - SIGTERM / SIGINT finish the current step, save a training state and raise
   :class:`pase.train.signals.Interrupted` (exit code 143 / 130). Under ``torchrun`` (which
   forwards the signal to every rank and kills them 30 s later) the ranks agree on the step
@@ -248,7 +248,7 @@ class Trainer:
     # ------------------------------------------------------------------ state
     def _check_fingerprint(self, state: dict[str, Any]) -> None:
         """Refuse to resume ``state`` when the run's options or input files differ (see
-        :mod:`pase.train.fingerprint`), unless ``--allow_config_change``; notes the changes."""
+        :mod:`pase.train.fingerprint`), unless ``--allow-config-change``; notes the changes."""
         path = state["path"]
         old = state.get("fingerprint")
         if not isinstance(old, dict):
@@ -263,7 +263,7 @@ class Trainer:
         if not self.args.allow_config_change:
             raise TrainingError(fp.refusal(path, diffs))
         self.notes.append(
-            f"--allow_config_change: resuming {path} with {len(diffs)} change(s) (saved -> now):"
+            f"--allow-config-change: resuming {path} with {len(diffs)} change(s) (saved -> now):"
         )
         self.notes.extend(f"  {line}" for line in fp.change_lines(diffs))
 
@@ -297,7 +297,7 @@ class Trainer:
         if state.get("world_size", 1) != self.world_size:
             raise TrainingError(
                 f"{path} was saved by {state.get('world_size')} processes, this run has "
-                f"{self.world_size}; resume with the same number or pass --no_continue True"
+                f"{self.world_size}; resume with the same number or pass --no-continue True"
             )
         try:
             self.model.load_state_dict(state["model"])
@@ -306,7 +306,7 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError) as e:
             raise TrainingError(
                 f"{path} does not fit this model/workers configuration ({e}); use another "
-                "--save_path or --no_continue True"
+                "--save-path or --no-continue True"
             ) from e
         self.scaler.load_state_dict(state["scaler"])
         self.loader.load_state_dict(state["loader"])
@@ -336,7 +336,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
     def set_lrs(self) -> dict[str, float]:
-        """Learning rates for the next step (schedule of ``--lr_mode``)."""
+        """Learning rates for the next step (schedule of ``--lr-mode``)."""
         a = self.args
         f = lr_factor(
             a.lr_mode, self.step, a.epoch * self.steps_per_epoch, self.steps_per_epoch,
@@ -453,7 +453,7 @@ class Trainer:
         )
         raise TrainingError(
             f"{where}\n{batch.describe()}\n{keep} "
-            "(rerun with --skip_nonfinite to skip such batches)"
+            "(rerun with --skip-nonfinite to skip such batches)"
         )
 
     # ------------------------------------------------------------------ validation
@@ -514,7 +514,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def fit(self) -> None:
-        """Train until ``--epoch`` epochs or ``--max_steps`` steps are done (resuming).
+        """Train until ``--epoch`` epochs or ``--max-steps`` steps are done (resuming).
 
         With a :class:`StopSignals` (``stop=``), a SIGTERM/SIGINT makes it save after the
         current step and raise :class:`Interrupted`."""
@@ -533,7 +533,7 @@ class Trainer:
             self.monitor.line(note)
         if a.warmup is not None:
             self.monitor.line(
-                "note: --warmup is the original's unused legacy option; use --lr_warmup_steps"
+                "note: --warmup is the original's unused legacy option; use --lr-warmup-steps"
             )
         if self.resumed_from:
             self.monitor.line(
@@ -597,14 +597,14 @@ class Trainer:
             yield batch
 
     def _remove_earlier_states(self) -> None:
-        """``--no_continue``: delete the training states of an earlier run in save_path (else
+        """``--no-continue``: delete the training states of an earlier run in save_path (else
         they would outrank this run's states in rotation and on the next resume)."""
         old = st.list_states(self.save_path)
         for _, path in old:
             path.unlink(missing_ok=True)
         if old:
             self.notes.append(
-                f"--no_continue: removed {len(old)} training state(s) of an earlier run "
+                f"--no-continue: removed {len(old)} training state(s) of an earlier run "
                 f"({', '.join(p.name for _, p in old)})"
             )
 
@@ -632,11 +632,11 @@ def remove_stale_temp_files(folder: str | os.PathLike) -> list[str]:
 
 
 def train(args: argparse.Namespace, *, progress: bool | None = None) -> Trainer:
-    """Run ``pase-train``: lock ``--save_path`` (rank 0), remove stale temporary files, build
+    """Run ``pase-train``: lock ``--save-path`` (rank 0), remove stale temporary files, build
     the :class:`Trainer` and fit, stopping gracefully on SIGTERM/SIGINT.
 
     Raises:
-        pase.io.lock.LockedError: another process writes ``--save_path``.
+        pase.io.lock.LockedError: another process writes ``--save-path``.
         Interrupted: a stop signal arrived (a state was saved when training had started).
     """
     rank = int(os.environ.get("RANK", "0"))

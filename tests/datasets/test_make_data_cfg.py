@@ -139,7 +139,7 @@ def test_original_flags_with_lists_and_speaker_maps(tmp_path: Path) -> None:
     assert audio.items[0].source == str(c.wav_dir / audio.items[0].utt_id) + ".wav"
 
 
-def test_utterance_split_and_valid_scp(tmp_path: Path) -> None:
+def test_utterance_split_and_valid_scp(tmp_path: Path, capsys) -> None:
     c = make_corpus(tmp_path, n_spk=1, n_utt=10)
     names = [f"{u}.wav" for u in c.utt2spk]
     (tmp_path / "tr.scp").write_text("\n".join(names[:8]))
@@ -155,6 +155,9 @@ def test_utterance_split_and_valid_scp(tmp_path: Path) -> None:
     ]
     # one speaker, no map: holding out speakers is impossible, said clearly
     assert main(base) == 1
+    assert "(give --libri-dict / utt2spk, a validation set, or --split-by utterance)" in (
+        capsys.readouterr().err
+    )
     assert main([*base, "--split_by", "utterance", "--val_ratio", "0.25"]) == 0
     cfg = _read(out)
     assert len(cfg["train"]["data"]) == 6 and len(cfg["valid"]["data"]) == 2

@@ -147,7 +147,7 @@ def test_refuses_pickles_and_bad_arguments(setup, tmp_path: Path, capsys) -> Non
     assert "never as a pickle" in capsys.readouterr().err and not pkl.exists()
     out = str(tmp_path / "s.json")
     assert main(["--net_cfg", str(cfg), "--out_file", out]) == 1
-    assert "exactly one of --data_cfg or --data_dir" in capsys.readouterr().err
+    assert "exactly one of --data-cfg or --data-dir" in capsys.readouterr().err
     assert main(["--data_dir", str(data), "--net_cfg", "nope.cfg", "--out_file", out]) == 1
     assert "nope.cfg" in capsys.readouterr().err
     (data / "wav.scp").write_text("s0-u0 " + str(tmp_path / "missing.wav") + "\n")

@@ -39,7 +39,7 @@ def test_bad_files_fail_with_utterance_and_path(tmp_path: Path) -> None:
     for utt, reason in expect.items():
         line = next(ln for ln in msg.splitlines() if f"'{utt}'" in ln)
         assert str(paths[utt]) in line and reason in line
-    assert "spk0-utt0" not in msg and "--skip_bad_audio" in msg
+    assert "spk0-utt0" not in msg and "--skip-bad-audio" in msg
     assert {b.item.utt_id for b in e.value.bad} == set(expect)
 
 

@@ -248,7 +248,7 @@ def test_check_against_the_workers_targets() -> None:
         std={"mfcc": torch.ones(39), "prosody": torch.ones(4)},
     )
     with pytest.raises(StatsError, match=r"s\.json .*'mfcc' has 13 channels, its statistics 39"
-                       r".*pase-make-stats --net_cfg w\.cfg"):  # fmt: skip
+                       r".*pase-make-stats --net-cfg w\.cfg"):  # fmt: skip
         short.check(targets, "s.json", net_cfg="w.cfg")
     lacking = TargetStats(mean={"mfcc": torch.zeros(13)}, std={"mfcc": torch.ones(13)})
     with pytest.raises(StatsError, match=r"s\.json has no statistics for \['prosody'\]"):

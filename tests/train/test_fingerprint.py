@@ -161,14 +161,14 @@ def test_resume_with_other_options_is_refused_unless_allowed(
     assert "train_state_000000002.pt was saved by a run with other options or inputs" in err
     assert "  fe_lr: 0.001 -> 0.002\n" in err
     assert f"  stats: sha256:{old_hash} -> sha256:" in err
-    assert "--allow_config_change true" in err and "Traceback" not in err
+    assert "--allow-config-change true" in err and "Traceback" not in err
     assert len(re.findall(r"(?m)^  \S+: .+ -> ", err)) == 2  # exactly the two that differ
     assert [s for s, _ in st.list_states(save)] == [2]  # nothing trained, nothing written
     # allowed: resumes, logs the changes, and the new state records the new fingerprint
     allowed = [*args, "--fe_lr", "0.002", "--max_steps", "3", "--allow_config_change", "true"]
     assert main(allowed) == 0
     log = (save / "train.log").read_text()
-    assert "--allow_config_change: resuming" in log and "fe_lr: 0.001 -> 0.002" in log
+    assert "--allow-config-change: resuming" in log and "fe_lr: 0.001 -> 0.002" in log
     assert "resuming from" in log and "stats: sha256:" in log
     new = st.load_latest_state(save)
     assert new["step"] == 3 and new["fingerprint"]["fe_lr"] == 0.002
@@ -198,7 +198,7 @@ def test_no_continue_starts_afresh_and_stays_afresh(tiny_setup, tmp_path: Path) 
     assert main([*args, "--no_continue", "True", "--max_steps", "2"]) == 0
     # the earlier run's states are gone: the new ones are not rotated away by them
     assert [s for s, _ in st.list_states(save)] == [1, 2]
-    assert "--no_continue: removed 2 training state(s)" in (save / "train.log").read_text()
+    assert "--no-continue: removed 2 training state(s)" in (save / "train.log").read_text()
     assert main([*args, "--max_steps", "3"]) == 0  # resumes the new run, at step 2
-    assert "resuming from" in (save / "train.log").read_text().split("--no_continue")[-1]
+    assert "resuming from" in (save / "train.log").read_text().split("--no-continue")[-1]
     assert st.load_latest_state(save)["step"] == 3
