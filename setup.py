@@ -91,6 +91,7 @@ setup(
             "pase-summarize-probes=pase.bin.summarize_probes:main",
             "pase-prepare-iemocap=pase.bin.prepare_iemocap:main",
             "pase-make-folds=pase.bin.make_folds:main",
+            "pase-synth-iemocap=pase.bin.synth_iemocap:main",
             # old names (docs/cli.md), the same commands
             "pase-timit-prepare=pase.bin.timit_prepare:main",
             "pase-timit-synth=pase.bin.timit_synth:main",

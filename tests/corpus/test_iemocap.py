@@ -341,7 +341,9 @@ def test_make_folds_command(tree: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "dump" / "folds"
     assert folds_main([*args, "--out-dir", str(out), *names]) == 0
     err = capsys.readouterr().err
-    assert "fold5: test Session5 (7), dev Session1 (7), train Session2+Session3+Session4 (21)" in err
+    assert "fold5: test Session5 (7), dev Session1 (7), train Session2+Session3+Session4 (21)" in (
+        err
+    )
     assert read_kv(out / "fold3" / "dev" / "utt2emo") == read_kv(
         tmp_path / "data" / "Session4" / "utt2emo"
     )
