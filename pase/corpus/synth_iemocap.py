@@ -8,6 +8,9 @@ stand-in of ``egs/iemocap/emo1`` where the real corpus is not at hand.
     IEMOCAP_full_release/Session<N>/dialog/transcriptions/<dialog>.txt    <turn> [start-end]: text
     .complete       JSON stamp of the settings; a rerun with the same settings is a no-op
 
+Another run replaces the tree, and only a tree it made (marker file in it): an existing
+``IEMOCAP_full_release`` with other contents, such as the real corpus, is never touched.
+
 Each session has two actors, a female and a male eSpeak voice (other voices in every session),
 and ``dialogs_per_session`` dialogs named as IEMOCAP's (``Ses01F_impro01``,
 ``Ses01M_script01_1``, ...) whose turns alternate between the two actors and are numbered per
@@ -75,6 +78,7 @@ VAD = {"neu": (3.0, 2.5, 2.5), "hap": (4.0, 3.0, 3.0), "exc": (4.0, 3.5, 3.5),
        "sur": (3.5, 3.5, 3.0), "fea": (2.0, 3.5, 2.0), "dis": (1.5, 3.0, 3.0),
        "oth": (3.0, 3.0, 3.0), "xxx": (2.5, 2.5, 2.5)}  # fmt: skip
 NEUTRAL_RMS = 0.05  # RMS level of a neutral turn (-26 dBFS)
+MARKER = ".pase_synth_iemocap"  # in the tree: a rerun may remove it
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,14 @@ def make_synthetic_iemocap(
             pass
     stamp.unlink(missing_ok=True)
     if root.exists():
+        if any(root.iterdir()) and not (root / MARKER).is_file():
+            raise ValueError(
+                f"{root} exists and was not made by pase-synth-iemocap: not touched (a real "
+                "IEMOCAP tree? give its parent folder to the recipe as --iemocap instead)"
+            )
         shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / MARKER).write_text("made by pase-synth-iemocap; removed by its reruns\n")
     rng = np.random.default_rng(settings.seed)
     plans = [p for s in range(1, settings.num_sessions + 1) for p in plan_session(s, settings, rng)]
     log(f"synthesising {len(plans)} turns of {2 * settings.num_sessions} voices with eSpeak NG")

@@ -38,7 +38,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory):
 def test_layout(corpus) -> None:
     root = corpus.root
     assert root.name == "IEMOCAP_full_release" and corpus.sessions == ("Session1", "Session2")
-    assert sorted(p.name for p in root.iterdir()) == ["Session1", "Session2"]
+    assert sorted(p.name for p in root.iterdir()) == [".pase_synth_iemocap", "Session1", "Session2"]
     wavs = sorted(root.glob("Session*/sentences/wav/*/*.wav"))
     assert len(wavs) == SMALL.num_turns == 2 * 2 * (4 * 2 + 1)
     for w in wavs:
@@ -115,13 +115,22 @@ def test_emotions_differ_in_prosody(corpus, tmp_path: Path) -> None:
 def test_deterministic_and_seeded(tmp_path: Path) -> None:
     a = make_synthetic_iemocap(tmp_path / "a", TINY, jobs=2, log=lambda m: None)
     b = make_synthetic_iemocap(tmp_path / "b", TINY, jobs=1, log=lambda m: None)
-    assert _digest(a.root) == _digest(b.root) and len(_digest(a.root)) == 10 + 2 * 2
+    assert _digest(a.root) == _digest(b.root) and len(_digest(a.root)) == 10 + 2 * 2 + 1
     msgs: list[str] = []
     make_synthetic_iemocap(tmp_path / "a", TINY, log=msgs.append)
     assert msgs == [f"synthetic IEMOCAP up to date in {a.root}"]
     other = SynthIemocapSettings(**{**TINY.__dict__, "seed": 4})
     c = make_synthetic_iemocap(tmp_path / "a", other, log=lambda m: None)
     assert c.root == a.root and _digest(c.root) != _digest(b.root)
+
+
+def test_never_removes_a_tree_it_did_not_make(tmp_path: Path) -> None:
+    real = tmp_path / "c" / "IEMOCAP_full_release" / "Session1"
+    real.mkdir(parents=True)
+    (real / "keep.txt").write_text("x")
+    with pytest.raises(ValueError, match="not made by pase-synth-iemocap: not touched"):
+        make_synthetic_iemocap(tmp_path / "c", TINY, log=lambda m: None)
+    assert (real / "keep.txt").read_text() == "x"
 
 
 def test_the_command(tmp_path: Path, capsys) -> None:
