@@ -89,6 +89,8 @@ setup(
             "pase-asr-results=pase.bin.asr_results:main",
             "pase-probe=pase.bin.probe:main",
             "pase-summarize-probes=pase.bin.summarize_probes:main",
+            "pase-prepare-voxceleb=pase.bin.prepare_voxceleb:main",
+            "pase-synth-voxceleb=pase.bin.synth_voxceleb:main",
             "pase-prepare-iemocap=pase.bin.prepare_iemocap:main",
             "pase-make-folds=pase.bin.make_folds:main",
             "pase-synth-iemocap=pase.bin.synth_iemocap:main",
