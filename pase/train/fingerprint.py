@@ -31,9 +31,10 @@ their effect on the data is caught by ``train_files``), ``skip_nonfinite`` (the 
 a non-finite loss is to rerun with it), ``legacy_stats_pickle`` (a permission; the stats'
 contents are fingerprinted), ``dataset`` (only sets ``context``, which is fingerprinted),
 ``warmup`` (no effect) and ``hop`` (always 160), ``save_path`` (the folder may be moved),
-``config`` (the YAML path: the options it sets are compared one by one), ``no_continue`` and
-``allow_config_change``. The number of processes is checked separately (the state layout
-depends on it).
+``config`` (the YAML path: the options it sets are compared one by one), ``no_continue``,
+``allow_config_change``, ``pretrained_ckpt`` and ``net_ckpt`` (warm-start weights of a fresh
+run: a resume continues from its own state). The number of processes is checked separately
+(the state layout depends on it).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ NOT_FINGERPRINTED = (
     "max_steps", "log_freq", "ckpt_interval", "max_ckpts", "num_workers", "tensorboard",
     "device", "no_cuda", "validate_audio", "skip_bad_audio", "skip_nonfinite",
     "legacy_stats_pickle", "dataset", "warmup", "hop", "save_path", "config", "no_continue",
-    "allow_config_change",
+    "allow_config_change", "pretrained_ckpt", "net_ckpt",
 )  # fmt: skip
 #: schedules that depend on the total number of steps (so on ``epoch``)
 LENGTH_DEPENDENT_LR_MODES = ("poly", "cos")

@@ -200,6 +200,18 @@ def build_parser(
         help="start afresh: remove the training states of an earlier run in --save-path",
     )
     g.add_argument(
+        "--pretrained-ckpt",
+        "--pretrained_ckpt",
+        help="fresh run: start the encoder from these weights (FE_e199.ckpt, a raw state_dict, "
+        "ours or a training state); ignored when resuming",
+    )
+    g.add_argument(
+        "--net-ckpt",
+        "--net_ckpt",
+        help="fresh run: start the encoder and the workers that fit from this full model "
+        "(a training state of ours or frontend.* / workers.* weights); ignored when resuming",
+    )
+    g.add_argument(
         "--allow-config-change",
         "--allow_config_change",
         type=str2bool,

@@ -59,6 +59,7 @@ from pase.train.monitor import Monitor
 from pase.train.options import to_dict
 from pase.train.schedules import lr_factor
 from pase.train.signals import Interrupted, StopSignals
+from pase.train.warm_start import warm_start
 from pase.workers import Embeddings, WorkerSet
 
 
@@ -185,6 +186,12 @@ class Trainer:
             self._check_fingerprint(resumed)
             history = self._restore(resumed)
             self._saved_step = self.step
+            if a.pretrained_ckpt or a.net_ckpt:
+                self.notes.append("resuming: --pretrained-ckpt / --net-ckpt are not used")
+        elif a.pretrained_ckpt or a.net_ckpt:
+            self.notes += warm_start(
+                self.model, workers.names, pretrained_ckpt=a.pretrained_ckpt, net_ckpt=a.net_ckpt
+            )
         self.monitor = Monitor(
             self.save_path, log_freq=a.log_freq, total_steps=self.total_steps,
             tensorboard=a.tensorboard, enabled=self.is_main, history=history, progress=progress,
