@@ -1,5 +1,6 @@
-"""``pase-asr-ali-to-phones``: per-frame phone labels of an alignment dir (Kaldi
-``ali-to-phones --per-frame``), the labels of ``pase-probe --task frame``.
+"""``pase-asr-ali-to-phones``: per-frame phone labels of an alignment dir.
+
+Kaldi's ``ali-to-phones --per-frame``; the labels of ``pase-probe --task frame``.
 
 Example::
 

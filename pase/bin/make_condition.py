@@ -1,5 +1,6 @@
-"""``pase-make-condition``: a test condition of a Kaldi data dir (noise, reverberation or both),
-as new 16-bit WAVs and a data dir pointing at them.
+"""``pase-make-condition``: a test condition (noise, reverb or both) of a Kaldi data dir.
+
+New 16-bit WAVs and a data dir pointing at them.
 
 Examples::
 

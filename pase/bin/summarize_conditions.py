@@ -1,5 +1,6 @@
-"""``pase-summarize-conditions``: phone error rate per test condition, one row each, added to a
-model dir's ``RESULTS.md`` (section "Test conditions") and ``results.json`` ("conditions").
+"""``pase-summarize-conditions``: one PER row per test condition in a model dir's results.
+
+Added to its ``RESULTS.md`` (section "Test conditions") and ``results.json`` ("conditions").
 
 Example::
 

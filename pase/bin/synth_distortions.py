@@ -1,5 +1,6 @@
-"""``pase-synth-distortions``: seeded simulated noises and room impulse responses, with the
-lists ``pase-make-condition`` reads (for test conditions when no real ones are at hand).
+"""``pase-synth-distortions``: seeded simulated noises and room impulse responses.
+
+With the lists ``pase-make-condition`` reads (test conditions when no real ones are at hand).
 
 Example::
 
