@@ -10,6 +10,7 @@ it hands out so that ``state_dict()`` is exactly where training stands.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -144,6 +145,8 @@ class ChunkLoader:
         kwargs: dict[str, Any] = {}
         if self.num_workers > 0 and self.prefetch_factor is not None:
             kwargs["prefetch_factor"] = self.prefetch_factor
+        if self.num_workers > 0:
+            kwargs["worker_init_fn"] = ignore_stop_signals
         loader = DataLoader(
             self.dataset,
             batch_sampler=self.sampler,
@@ -175,6 +178,15 @@ def dist_rank_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def ignore_stop_signals(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: workers ignore SIGTERM and SIGINT, which reach every
+    process of a job (Slurm's ``scancel``, a terminal's Ctrl-C). The main process decides:
+    ``pase-train`` finishes its step and saves, then stops its workers. (PyTorch's workers
+    would otherwise die on SIGTERM, and the main process with them, before it could save.)"""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def build_chunk_loader(

@@ -210,18 +210,20 @@ def test_sigterm_saves_a_state_and_the_rerun_resumes_exactly(tiny_setup, tmp_pat
 
 
 @pytest.mark.slow
-def test_ctrl_c_with_dataloader_workers(tiny_setup, tmp_path: Path) -> None:
-    """SIGINT to the whole process group, as a terminal's Ctrl-C, with DataLoader workers."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_with_dataloader_workers(tiny_setup, tmp_path: Path, sig) -> None:
+    """A signal to the whole process group, with DataLoader workers: SIGINT as a terminal's
+    Ctrl-C, SIGTERM as Slurm's scancel (it signals every process of the job)."""
     save = tmp_path / "run"
     args = train_args(tiny_setup, save, "--epoch", "200", "--ckpt_interval", "1000")
     args[args.index("--num_workers") + 1] = "1"
     proc = _start(args, start_new_session=True)
     try:
         _wait_for(proc, _stepping(save, after=1), "training steps")
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, sig)
         time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)  # a second Ctrl-C does not break the save
-        _check_stopped(save, proc, signal.SIGINT)
+        os.killpg(proc.pid, sig)  # a second signal does not break the save
+        _check_stopped(save, proc, sig)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
