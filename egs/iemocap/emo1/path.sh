@@ -1,0 +1,1 @@
+../../librispeech/pase/path.sh
