@@ -134,6 +134,18 @@ def test_run_sh_refuses_bad_condition_options(tmp_path: Path, args: list[str], m
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("feats", ["mfcc", "fbank", "pase"])
+def test_run_sh_set_up_passes_for_every_feature_type(tmp_path: Path, feats: str) -> None:
+    """Past the option checks and the set-up (nothing to run from stage 12 on): status 0."""
+    p = subprocess.run(
+        ["./run.sh", "--feats", feats, "--stage", "12", "--exp", str(tmp_path / "exp"),
+         "--test_condition", "clean noise+reverb"],
+        cwd=RECIPE, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert not (tmp_path / "exp").exists()
+
+
 # --------------------------------------------------------------------------- end to end (slow)
 SMALL_MLP = """hidden: [128]
 dropout: [0.1]

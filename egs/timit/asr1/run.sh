@@ -101,7 +101,8 @@ case $ali_source in
 esac
 dev_ali=$ali/ali_dev
 test_ali=$ali/ali_test
-feat_types="mfcc$([ "$feats" != mfcc ] && echo " $feats")"  # dumped: aligner + acoustic model
+feat_types=mfcc  # the dumped feature types: the aligner's, and the acoustic model's
+[ "$feats" = mfcc ] || feat_types+=" $feats"
 labels=phones${probe_phones}.ali  # per-frame phone labels (stage 10) in each data / dump dir
 
 # The random encoder used without --pase_ckpt: one seeded network, saved once, so that every
