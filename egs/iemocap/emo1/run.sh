@@ -182,11 +182,12 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   {
     echo "# IEMOCAP 4-class emotion recognition (egs/iemocap/emo1)"
     echo
-    echo "Corpus: $iemocap, sessions $sessions. Classes: neu, hap (hap + exc), ang, sad."
-    echo "Leave-one-session-out: fold k tests on Session k, chooses the epoch on the session"
-    echo "$dev_offset after it and trains on the others. Probe: $probe_args."
-    echo "Features: per-speaker normalisation $spk_norm; encoder $fe_cfg, pase+ with"
-    echo "${pase_ckpt:-no checkpoint}, pase+_random with random weights (seed $random_seed)."
+    echo "Corpus: $iemocap, sessions $sessions; classes neu, hap (hap + exc), ang, sad."
+    echo "Leave-one-session-out: fold k tests on Session k, picks the epoch on the session"
+    echo "$dev_offset after it (cyclically) and trains on the others."
+    echo "Probe: pase-probe $probe_args."
+    echo "Features: ${feat_list[*]}; per-speaker normalisation $spk_norm; encoder $fe_cfg"
+    echo "(pase+: ${pase_ckpt:-not run}; pase+_random: random weights, seed $random_seed)."
     echo
     echo "## Folds pooled"
     echo
