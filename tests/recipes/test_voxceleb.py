@@ -97,6 +97,8 @@ def test_help_and_bad_options(tmp_path: Path) -> None:
         (("--pooling", "max"), "--pooling must be mean or stats"),
         (("--pase_ckpt", str(tmp_path / "missing.ckpt")), "missing.ckpt: no such file"),
         (("--feats", "pase+"), "no feature type left"),  # pase+ without a checkpoint
+        (("--test_condition", "clean babble"), "unknown condition 'babble'"),
+        (("--test_condition", "noise", "--snr", "5"), "--snr takes two numbers"),
     ):
         p = run(d, *args, timeout=60)
         assert p.returncode == 1 and want in p.stderr, (args, p.stderr)
@@ -129,22 +131,60 @@ def test_probe_stage_wiring(tmp_path: Path) -> None:
         assert c[-4:] == ["--hidden", "64", "--epochs", "3"]
 
 
-def _results(d: Path) -> dict[str, dict]:
-    return {f: json.loads((d / "exp" / f"probe_{f}" / "results.json").read_text()) for f in FEATS}
+def test_probe_stage_wiring_with_test_conditions(tmp_path: Path) -> None:
+    """With --test_condition, every feature type gets one probe per condition, each on the
+    clean train and dev sets and scored on data/test_<cond>'s features, in its own folder."""
+    fake = tmp_path / "fake_launcher.sh"
+    fake.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" END >> "$FAKE_ARGS"\n')
+    fake.chmod(0o755)
+    d = recipe_copy(tmp_path, cmd_sh=f'export feat_cmd=utils/run.pl\nexport probe_cmd="{fake}"\n')
+    argsf = tmp_path / "args"
+    p = run(d, "--stage", "2", "--stop_stage", "2", "--feats", "mfcc pase+_random",
+            "--test_condition", "clean noise+reverb reverb", env={"FAKE_ARGS": str(argsf)},
+            timeout=60)  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    calls = [" ".join(c.strip("\n").split("\n")) for c in argsf.read_text().split("END\n")[:-1]]
+    want = [(f, t, o) for f in ("mfcc", "pase+_random") for t, o in (
+        ("test", f"probe_{f}"), ("test_noise+reverb", f"probe_{f}_noise+reverb"),
+        ("test_reverb", f"probe_{f}_reverb"))]  # fmt: skip
+    assert len(calls) == len(want)
+    for c, (f, t, o) in zip(calls, want):
+        for part in (f"--train dump/{f}/train", f"--dev dump/{f}/dev", f"--test dump/{f}/{t} ",
+                     f"--out-dir exp/{o} "):  # fmt: skip
+            assert part in c + " ", (part, c)
 
 
-def _check_run(d: Path, p: subprocess.CompletedProcess, num_speakers: int) -> list[str]:
-    """RESULTS.md has one row per feature type with numbers; each results.json holds test and
-    dev accuracies in [0, 1] over the right classes. Returns the RESULTS.md rows."""
+def _probe_dir(f: str, cond: str) -> str:
+    return f"probe_{f}" if cond == "clean" else f"probe_{f}_{cond}"
+
+
+def _results(d: Path, conditions: tuple[str, ...] = ("clean",)) -> dict[tuple[str, str], dict]:
+    return {
+        (f, c): json.loads((d / "exp" / _probe_dir(f, c) / "results.json").read_text())
+        for f in FEATS
+        for c in conditions
+    }
+
+
+def _check_run(
+    d: Path,
+    p: subprocess.CompletedProcess,
+    num_speakers: int,
+    conditions: tuple[str, ...] = ("clean",),
+) -> list[str]:
+    """RESULTS.md has one row per feature type (and test condition) with numbers; each
+    results.json holds test and dev accuracies in [0, 1] over the right classes. Returns the
+    RESULTS.md rows."""
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
     text = (d / "exp" / "RESULTS.md").read_text()
     rows = [r for r in text.splitlines() if r.startswith("| ") and not r.startswith("| system")]
-    assert [r.split("|")[1].strip() for r in rows] == list(FEATS), text
+    names = [f if len(conditions) == 1 else f"{f}, {c}" for f in FEATS for c in conditions]
+    assert [r.split("|")[1].strip() for r in rows] == names, text
     for r in rows:
         cells = [c.strip() for c in r.strip("|").split("|")]
         acc, (lo, hi) = float(cells[1]), map(float, cells[2].split("-"))
         assert 0 <= lo <= acc <= hi <= 100, r
-    for f, r in _results(d).items():
+    for (f, _), r in _results(d, conditions).items():
         assert r["num_classes"] == num_speakers and r["task"] == "utt" and r["labels"] == "utt2spk"
         for split in ("dev", "test"):
             a = r[split]["accuracy"]
@@ -191,7 +231,7 @@ def test_recipe_on_the_synthetic_corpus(tmp_path: Path, any_ckpt: Path) -> None:
 @pytest.mark.slow
 def test_recipe_on_another_tree(tmp_path: Path, any_ckpt: Path) -> None:
     """Only --voxceleb changes: another seed and speaker count, a tree outside the recipe,
-    and stats pooling."""
+    stats pooling, and a noisy and reverberant test set besides the clean one."""
     _needs_espeak()
     tree = tmp_path / "VoxCeleb1 copy"
     subprocess.run(["pase-synth-voxceleb", "--seed", "11", "--num-speakers", "5", "--videos",
@@ -199,11 +239,22 @@ def test_recipe_on_another_tree(tmp_path: Path, any_ckpt: Path) -> None:
                     "1", "--nj", "2", str(tree)], check=True, capture_output=True)  # fmt: skip
     d = recipe_copy(tmp_path)
     p = run(d, "--voxceleb", str(tree), "--nj", "1", "--pase_ckpt", str(any_ckpt),
-            "--pooling", "stats", "--probe_args", SHORT_PROBE)  # fmt: skip
-    _check_run(d, p, num_speakers=5)
+            "--pooling", "stats", "--probe_args", SHORT_PROBE,
+            "--test_condition", "clean noise+reverb")  # fmt: skip
+    conds = ("clean", "noise+reverb")
+    _check_run(d, p, num_speakers=5, conditions=conds)
     assert not (d / "corpus").exists()
     speakers = {p.name for p in (tree / "wav").iterdir()}
     u2s = (d / "data" / "train" / "utt2spk").read_text().splitlines()
     assert len(u2s) == 5 * 3 * 2 - 2 * 5 and {x.split()[1] for x in u2s} == speakers
-    assert all(r["config"]["pooling"] == "stats" for r in _results(d).values())
-    assert f"- corpus: {tree}" in (d / "exp" / "RESULTS.md").read_text()
+    results = _results(d, conds)
+    assert all(r["config"]["pooling"] == "stats" for r in results.values())
+    text = (d / "exp" / "RESULTS.md").read_text()
+    assert f"- corpus: {tree}" in text and "- test conditions: noise+reverb" in text
+    assert "(simulated)" in text
+    # the same utterances, other audio: a condition dir of test with its draws
+    cond = d / "data" / "test_noise+reverb"
+    assert (cond / "utt2spk").read_text() == (d / "data" / "test" / "utt2spk").read_text()
+    assert (cond / "condition.json").is_file()
+    for f in FEATS:  # the probe is the same (seeded, clean train/dev): same dev accuracy
+        assert results[(f, "clean")]["dev"] == results[(f, "noise+reverb")]["dev"], f

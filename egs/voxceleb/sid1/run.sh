@@ -14,9 +14,14 @@
 #      normalisation would remove what is measured) -> $dumpdir/<feat>/<set>/feats.scp;
 #      pase+ needs --pase_ckpt (skipped without it); pase+_random is saved by
 #      pase-save-random-encoder (seed --random_seed)
+#      with --test_condition noise|reverb|noise+reverb: test contaminated (pase-make-condition,
+#      seeded per utterance; simulated noises / RIRs without --noise_list / --rir_list) into
+#      data/test_<cond>, and its features -> $dumpdir/<feat>/test_<cond>
 #   2  one probe per feature type (pase-probe: utterance task, labels utt2spk, --pooling mean
-#      or stats, epoch chosen on dev, scored on test) -> $expdir/probe_<feat>/results.json
-#   3  $expdir/RESULTS.md (pase-summarize-probes)
+#      or stats, epoch chosen on dev, scored on test) -> $expdir/probe_<feat>/results.json;
+#      the same probe (clean train and dev) scored on each test condition ->
+#      $expdir/probe_<feat>_<cond>/results.json
+#   3  $expdir/RESULTS.md (pase-summarize-probes), a row per feature type and condition
 # Recipe defaults (feature and probe options) are in conf/run.conf, sourced before the
 # command line.
 # shellcheck source-path=SCRIPTDIR
@@ -38,6 +43,11 @@ fbank_args=
 pase_args=
 pooling=mean          # utterance pooling of the probe: mean | stats (mean and std)
 probe_args=           # extra pase-probe options (conf/run.conf)
+test_condition=clean  # test conditions, a list: clean noise reverb noise+reverb
+noise_list=           # noises (a list of wav paths, one a line, or a folder); empty: simulated
+rir_list=             # room impulse responses (list or folder); empty: simulated
+snr="0 20"            # SNR range (dB) of the noise conditions, drawn per utterance
+condition_seed=0      # seed of the per-utterance draws (noise file, offset, SNR, RIR)
 nj=4                  # parallel jobs (audio checks, dumping)
 ngpu=0                # > 0: PASE features on cuda
 dumpdir=dump
@@ -58,6 +68,9 @@ Options (default):
   --mfcc_args / --fbank_args / --pase_args \"...\"   pase-dump-feats options per kind
   --pooling mean|stats   ($pooling)
   --probe_args \"...\"     pase-probe options ($probe_args)
+  --test_condition LIST  test sets scored: clean noise reverb noise+reverb ($test_condition)
+  --noise_list / --rir_list FILE|DIR   noises / RIRs of the conditions (empty: simulated)
+  --snr \"LOW HIGH\"       noise SNR range, dB ($snr)  --condition_seed N ($condition_seed)
   --nj N ($nj)  --ngpu N ($ngpu)  --dumpdir DIR ($dumpdir)  --expdir DIR ($expdir)"
 
 if [ ! -f path.sh ] || [ ! -f cmd.sh ] || [ ! -e utils/parse_options.sh ]; then
@@ -103,6 +116,34 @@ for f in $feats; do
   run_feats+="${run_feats:+ }$f"
 done
 [ -n "$run_feats" ] || { echo "$0: no feature type left to run (--feats '$feats')" >&2; exit 1; }
+conds=()  # the contaminated test conditions (clean is data/test itself)
+for c in $test_condition; do
+  case $c in
+    clean) ;;
+    noise|reverb|noise+reverb) conds+=("$c") ;;
+    *) echo "$0: --test_condition: unknown condition '$c' (clean noise reverb noise+reverb)" >&2
+       exit 1 ;;
+  esac
+done
+read -r snr_low snr_high snr_rest <<< "$snr"
+if [ -z "${snr_high:-}" ] || [ -n "${snr_rest:-}" ]; then
+  echo "$0: --snr takes two numbers, LOW and HIGH (dB), e.g. --snr \"0 20\"" >&2
+  exit 1
+fi
+need_noise=false; need_rir=false
+for c in "${conds[@]}"; do
+  case $c in *noise*) need_noise=true ;; esac
+  case $c in *reverb*) need_rir=true ;; esac
+done
+# no real noises / RIRs given: seeded simulated ones (named as such in RESULTS.md)
+sim=data/local/simulated_distortions
+use_sim=false
+if $need_noise && [ -z "$noise_list" ]; then noise_list=$sim/noise.list; use_sim=true; fi
+if $need_rir && [ -z "$rir_list" ]; then rir_list=$sim/rir.list; use_sim=true; fi
+# the test sets scored: clean (data/test) and each condition (data/test_<cond>)
+tests=(clean "${conds[@]}")
+test_set() { if [ "$1" = clean ]; then echo test; else echo "test_$1"; fi; }
+probe_dir() { if [ "$2" = clean ]; then echo "$expdir/probe_$1"; else echo "$expdir/probe_$1_$2"; fi; }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   src=$voxceleb
@@ -124,7 +165,23 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: made $(for s in $sets; do printf 'data/%s (%s utts) ' "$s" "$(wc -l < "data/$s/utt2spk")"; done)"
 fi
 
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ] && [ ${#conds[@]} -gt 0 ]; then
+  log "stage 1: test conditions ${conds[*]}"
+  if $use_sim; then
+    log "WARNING: no --noise_list/--rir_list: simulated noises and RIRs in $sim"
+    pase-synth-distortions --seed "$condition_seed" "$sim" > /dev/null
+  fi
+  for c in "${conds[@]}"; do
+    copts=(--condition "$c" --seed "$condition_seed")
+    case $c in *noise*) copts+=(--noise-list "$noise_list" --snr "$snr_low" "$snr_high") ;; esac
+    case $c in *reverb*) copts+=(--rir-list "$rir_list") ;; esac
+    pase-make-condition "${copts[@]}" data/test "data/test_$c"
+  done
+fi
+
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  dump_sets="train dev"
+  for c in "${tests[@]}"; do dump_sets+=" $(test_set "$c")"; done
   for f in $run_feats; do
     log "stage 1: $f features"
     case $f in
@@ -139,34 +196,43 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
         opts=(--feat-type pase --fe-cfg "$fe_cfg" --ckpt "$ckpt" --device "$device")
         read -r -a extra <<< "$pase_args" ;;
     esac
-    for s in $sets; do
+    for s in $dump_sets; do
       pase-dump-feats --cmd "$feat_cmd" --nj "$nj" --cmvn none "${opts[@]}" \
         ${extra[@]+"${extra[@]}"} "data/$s" "$dumpdir/$f/$s"
     done
   done
-  log "stage 1: made $(for f in $run_feats; do printf '%s/%s/{train,dev,test} ' "$dumpdir" "$f"; done)"
+  log "stage 1: made $(for f in $run_feats; do printf '%s/%s/{%s} ' "$dumpdir" "$f" "${dump_sets// /,}"; done)"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   for f in $run_feats; do
-    out=$expdir/probe_$f
-    log "stage 2: $f probe ($pooling pooling) -> $out (log: $out/log/probe.log)"
-    words=()
-    for a in pase-probe --train "$dumpdir/$f/train" --dev "$dumpdir/$f/dev" \
-      --test "$dumpdir/$f/test" --labels utt2spk --task utt --pooling "$pooling" \
-      --out-dir "$out"; do
-      words+=("$(launcher_word "$a")")
+    for c in "${tests[@]}"; do
+      # trained on clean train, epoch chosen on clean dev (seeded: the same probe for every
+      # condition), scored on the condition's test set
+      out=$(probe_dir "$f" "$c")
+      log "stage 2: $f probe ($pooling pooling, test $c) -> $out (log: $out/log/probe.log)"
+      words=()
+      for a in pase-probe --train "$dumpdir/$f/train" --dev "$dumpdir/$f/dev" \
+        --test "$dumpdir/$f/$(test_set "$c")" --labels utt2spk --task utt \
+        --pooling "$pooling" --out-dir "$out"; do
+        words+=("$(launcher_word "$a")")
+      done
+      # shellcheck disable=SC2086  # probe_args is a list of options
+      ${probe_cmd} "$out/log/probe.log" "${words[@]}" $probe_args
+      grep -hs "test accuracy" "$out/log/probe.log" || true
     done
-    # shellcheck disable=SC2086  # probe_args is a list of options
-    ${probe_cmd} "$out/log/probe.log" "${words[@]}" $probe_args
-    grep -hs "test accuracy" "$out/log/probe.log" || true
   done
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "stage 3: $expdir/RESULTS.md"
   systems=()
-  for f in $run_feats; do systems+=("$f=$expdir/probe_$f"); done
+  for f in $run_feats; do
+    for c in "${tests[@]}"; do
+      if [ "${#tests[@]}" -eq 1 ]; then systems+=("$f=$(probe_dir "$f" "$c")")
+      else systems+=("$f, $c=$(probe_dir "$f" "$c")"); fi
+    done
+  done
   {
     echo "# Speaker identification (egs/voxceleb/sid1)"
     echo
@@ -176,6 +242,12 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     done
     echo "- probe: utterance task, labels utt2spk, $pooling pooling${probe_args:+, $probe_args}"
     echo "- pase+: ${pase_ckpt:-(not run)}; pase+_random: $fe_cfg, seed $random_seed"
+    if [ ${#conds[@]} -gt 0 ]; then
+      what=; $use_sim && what=" (simulated)"
+      echo "- test conditions: ${conds[*]} (pase-make-condition, seed $condition_seed; noises" \
+        "${noise_list:--}, RIRs ${rir_list:--}$what; SNR $snr_low-$snr_high dB); the probes" \
+        "are trained on clean train and dev"
+    fi
     echo
     pase-summarize-probes "${systems[@]}"
   } > "$expdir/RESULTS.md.tmp"
