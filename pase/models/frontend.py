@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pase.configs import PACKAGE_CONF, not_found_hint, resolve_config
 from pase.constants import SAMPLE_RATE
 from pase.io.atomic import torch_save_atomic
 from pase.models.checkpoint import (
@@ -36,9 +37,9 @@ from pase.models.fast import FastConvStack, pool_frames, supports
 from pase.models.modules import FeBlock, batch_norm_groups
 from pase.models.qrnn import QRNN
 
-__all__ = ["BUILTIN_CONFIGS", "WaveFe", "load_config", "wf_builder"]
+__all__ = ["BUILTIN_CONFIGS", "WaveFe", "load_config", "resolve_frontend_cfg", "wf_builder"]
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf" / "frontend"
+CONF_DIR = PACKAGE_CONF / "frontend"
 BUILTIN_CONFIGS = {"PASE": CONF_DIR / "PASE.cfg", "PASE+": CONF_DIR / "PASE+.cfg"}
 
 #: Every ``WaveFe`` constructor key of the original, with its default.
@@ -75,9 +76,27 @@ DEFAULTS: dict[str, Any] = {
 MODES = (None, "avg_norm", "avg_concat", "avg_norm_concat")
 
 
+def resolve_frontend_cfg(cfg: str | os.PathLike) -> tuple[Path, str | None]:
+    """``(file, built-in name or None)`` of a frontend config: "PASE" / "PASE+" in any case,
+    a ``.cfg`` file, or the original repository's ``cfg/frontend/PASE+.cfg`` (the packaged
+    copy when that path does not exist here; :mod:`pase.configs`).
+
+    Raises:
+        ValueError: none of these.
+    """
+    found = resolve_config(cfg, BUILTIN_CONFIGS)
+    if found is None:
+        raise ValueError(
+            f"frontend config {os.fspath(cfg)!r}: not a file and not a built-in name; "
+            + not_found_hint(BUILTIN_CONFIGS)
+        )
+    return found
+
+
 def load_config(cfg: str | os.PathLike | dict[str, Any]) -> dict[str, Any]:
-    """Resolve ``cfg`` (built-in name "PASE"/"PASE+", path to a JSON ``.cfg``, or dict) into
-    a complete, validated constructor config (defaults filled in).
+    """Resolve ``cfg`` (built-in name "PASE"/"PASE+" in any case, path to a JSON ``.cfg``,
+    see :func:`resolve_frontend_cfg`, or dict) into a complete, validated constructor config
+    (defaults filled in).
 
     Raises:
         ValueError: unknown keys, unsupported values, or an unreadable file.
@@ -86,13 +105,7 @@ def load_config(cfg: str | os.PathLike | dict[str, Any]) -> dict[str, Any]:
         user = dict(cfg)
         where = "frontend config"
     else:
-        name = os.fspath(cfg)
-        path = BUILTIN_CONFIGS.get(name, Path(name))
-        if not path.is_file():
-            raise ValueError(
-                f"frontend config {name!r}: not a file and not a built-in name "
-                f"({', '.join(BUILTIN_CONFIGS)})"
-            )
+        path = resolve_frontend_cfg(cfg)[0]
         try:
             user = json.loads(path.read_text())
         except json.JSONDecodeError as e:
@@ -693,6 +706,7 @@ def apply_mode(y: torch.Tensor, mode: str | None) -> torch.Tensor:
 
 
 def wf_builder(cfg: str | os.PathLike | dict[str, Any]) -> WaveFe:
-    """Build an (untrained) encoder from a built-in name ("PASE", "PASE+"), the path of an
-    original JSON ``.cfg``, or a dict of ``WaveFe`` arguments."""
+    """Build an (untrained) encoder from a built-in name ("PASE", "PASE+", any case), the
+    path of an original JSON ``.cfg`` (the original repository's ``cfg/frontend/PASE+.cfg``
+    works from any folder), or a dict of ``WaveFe`` arguments."""
     return WaveFe(**load_config(cfg))

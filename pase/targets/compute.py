@@ -38,7 +38,7 @@ from pase.io.provenance import (
 )
 from pase.targets.stats import StatsAccumulator, StatsError, TargetStats
 from pase.targets.target_set import TargetSet
-from pase.workers.config import BUILTIN_CFGS, CONF_DIR
+from pase.workers.config import resolve_workers_cfg
 
 #: the tool named in the stamps (and in the rerun messages)
 TOOL = "pase-make-stats"
@@ -116,12 +116,9 @@ def stats_stamp(
         opts["data_dir"] = os.path.abspath(data_dir)
         for name in ("wav.scp", "utt2spk", "segments"):
             inputs[f"data_dir/{name}"] = input_entry(os.path.join(data_dir, name))
-    if net_cfg in BUILTIN_CFGS:
-        opts["net_cfg"] = net_cfg
-        inputs["net_cfg"] = input_entry(CONF_DIR / BUILTIN_CFGS[net_cfg])
-    else:
-        opts["net_cfg"] = os.path.abspath(net_cfg)
-        inputs["net_cfg"] = input_entry(net_cfg)
+    cfg_path, builtin = resolve_workers_cfg(net_cfg)
+    opts["net_cfg"] = builtin if builtin is not None else os.path.abspath(cfg_path)
+    inputs["net_cfg"] = input_entry(cfg_path)
     files = audio_files(it.source for it in audio.items)
     return make_stamp(
         TOOL,

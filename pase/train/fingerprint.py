@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pase.io.provenance import sha256_file
-from pase.models.frontend import BUILTIN_CONFIGS
-from pase.workers.config import BUILTIN_CFGS
+from pase.models.frontend import resolve_frontend_cfg
+from pase.workers.config import resolve_workers_cfg
 
 #: options compared by value
 VALUE_OPTIONS = (
@@ -84,9 +85,14 @@ def _digest_or_none(path: str | os.PathLike | None) -> str | None:
         return f"unreadable ({e.strerror or e})"
 
 
-def _named_or_digest(value: str, builtins: Any) -> str:
-    """A built-in config name as is, a config file by its contents."""
-    return value if value in builtins else str(_digest_or_none(value))
+def _named_or_digest(value: str, resolve: Callable[[str], tuple[Path, str | None]]) -> str:
+    """A built-in config name in its own spelling ("pase+" -> "PASE+"), a config file by its
+    contents (``resolve``: the config kind's resolver)."""
+    try:
+        path, name = resolve(value)
+    except ValueError:  # not found (WorkersConfigError too): the build reports it
+        return str(_digest_or_none(value))
+    return name if name is not None else str(_digest_or_none(path))
 
 
 def fingerprint(
@@ -113,8 +119,8 @@ def fingerprint(
             )
     fp["stats"] = _digest_or_none(args.stats)
     fp["dtrans_cfg"] = _digest_or_none(args.dtrans_cfg)
-    fp["fe_cfg"] = _named_or_digest(str(args.fe_cfg), BUILTIN_CONFIGS)
-    fp["net_cfg"] = _named_or_digest(str(args.net_cfg), BUILTIN_CFGS)
+    fp["fe_cfg"] = _named_or_digest(str(args.fe_cfg), resolve_frontend_cfg)
+    fp["net_cfg"] = _named_or_digest(str(args.net_cfg), resolve_workers_cfg)
     fp["train_files"] = train_files
     fp["valid_files"] = valid_files
     return fp

@@ -26,8 +26,11 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf" / "workers"
+from pase.configs import PACKAGE_CONF, not_found_hint, resolve_config
+
+CONF_DIR = PACKAGE_CONF / "workers"
 BUILTIN_CFGS = {"workers": "workers.cfg", "workers+": "workers+.cfg"}
+_BUILTIN_PATHS = {key: CONF_DIR / name for key, name in BUILTIN_CFGS.items()}
 
 
 class WorkersConfigError(ValueError):
@@ -122,20 +125,36 @@ def options_from_spec(
         raise WorkerConfigError(f"worker {worker!r} ({kind}): {e}") from e
 
 
+def resolve_workers_cfg(cfg: str | os.PathLike) -> tuple[Path, str | None]:
+    """``(file, built-in name or None)`` of a workers config: "workers" / "workers+" in any
+    case, a file, or the original repository's ``cfg/workers/workers+.cfg`` (the packaged copy
+    when that path does not exist here; :mod:`pase.configs`).
+
+    Raises:
+        WorkersConfigError: none of these.
+    """
+    found = resolve_config(cfg, _BUILTIN_PATHS)
+    if found is None:
+        raise WorkersConfigError(
+            f"workers cfg {os.fspath(cfg)}: cannot read (no such file, not a built-in name); "
+            + not_found_hint(_BUILTIN_PATHS)
+        )
+    return found
+
+
 def load_workers_cfg(cfg: str | os.PathLike | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     """Read a workers config: a built-in name (``"workers"`` = PASE, ``"workers+"`` =
-    PASE+), a path to a JSON file, or an already-parsed dict (deep-copied). Returns
+    PASE+, any case), a path to a JSON file (see :func:`resolve_workers_cfg`), or an
+    already-parsed dict (deep-copied). Returns
     ``(cfg, description)``, the description naming the file for error messages."""
     if isinstance(cfg, Mapping):
         return copy.deepcopy(dict(cfg)), "workers cfg <dict>"
-    key = os.fspath(cfg)
-    path = CONF_DIR / BUILTIN_CFGS[key] if key in BUILTIN_CFGS else Path(key)
+    path = resolve_workers_cfg(cfg)[0]
     where = f"workers cfg {path}"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        builtins = ", ".join(BUILTIN_CFGS)
-        raise WorkersConfigError(f"{where}: cannot read ({e}); built-in names: {builtins}") from e
+        raise WorkersConfigError(f"{where}: cannot read ({e})") from e
     except json.JSONDecodeError as e:
         raise WorkersConfigError(f"{where}: not valid JSON ({e})") from e
     if isinstance(data, dict):
