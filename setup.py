@@ -91,6 +91,7 @@ setup(
             "pase-summarize-probes=pase.bin.summarize_probes:main",
             "pase-make-condition=pase.bin.make_condition:main",
             "pase-synth-distortions=pase.bin.synth_distortions:main",
+            "pase-prepare-distortions=pase.bin.prepare_distortions:main",
             "pase-asr-ali-to-phones=pase.bin.asr_ali_to_phones:main",
             "pase-summarize-conditions=pase.bin.summarize_conditions:main",
             "pase-prepare-voxceleb=pase.bin.prepare_voxceleb:main",

@@ -41,6 +41,7 @@ from pase.corpus.synth_common import (
     simulated_rir,
     unique_ints,
 )
+from pase.distortions.fir import filter_bank, lowpass_fir, save_filters
 from pase.io.atomic import write_json_atomic, write_text_atomic
 
 
@@ -127,15 +128,13 @@ def _noises(rng: np.random.Generator, settings: SynthSettings, babble: np.ndarra
 
 
 def _filters(rng: np.random.Generator, settings: SynthSettings) -> dict[str, np.ndarray]:
-    from scipy.signal import firwin
-
-    out = {"filter_16_to_8.npy": firwin(101, 4000, fs=SAMPLE_RATE).astype(np.float32)}
-    for i in range(settings.num_bandrop_filters):
+    """The 16->8 kHz low-pass FIR (4 kHz, 101 taps) and ``num_bandrop_filters`` band-stop
+    FIRs (129 taps) of bands 300-1500 Hz wide starting at 200-5000 Hz."""
+    bands = []
+    for _ in range(settings.num_bandrop_filters):
         lo = float(rng.uniform(200, 5000))
-        hi = lo + float(rng.uniform(300, 1500))
-        h = firwin(129, [lo, hi], fs=SAMPLE_RATE, pass_zero="bandstop")
-        out[f"bandrop_{i:02d}_{int(lo)}_{int(hi)}.npy"] = h.astype(np.float32)
-    return out
+        bands.append((lo, lo + float(rng.uniform(300, 1500))))
+    return filter_bank(bands, lowpass=lowpass_fir(4000, 101), bandstop_taps=129)
 
 
 def make_synthetic_librispeech(
@@ -229,10 +228,8 @@ def make_synthetic_librispeech(
         name = f"rir_{i:02d}_rt{round(rt60 * 1000)}ms.wav"
         sf.write(str(paths.rirs / name), simulated_rir(rng, rt60), SAMPLE_RATE, subtype="PCM_24")
         rir_names.append(name)
-    paths.filters.mkdir(parents=True)
     filters = _filters(rng, settings)
-    for name, h in filters.items():
-        np.save(paths.filters / name, h, allow_pickle=False)
+    save_filters(paths.filters, filters)
     bandrop = sorted(n for n in filters if n.startswith("bandrop_"))
 
     cfg: dict = {
