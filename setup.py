@@ -25,7 +25,11 @@ KALDI = [
 TRAIN = ["tensorboard>=2.10", "matplotlib>=3.5"]
 # Codec2 distortion (codec2_p > 0): wheels bundle the codec2 C library.
 CODEC2 = ["pycodec2>=4.1"]
+# lhotse feature extractor (pase.integrations.lhotse); lhotse 1.33 imports urllib3 undeclared.
+# Installs over the torch already installed (needs no torchaudio, pulls no CUDA build).
+LHOTSE = ["lhotse>=1.20", "urllib3"]
 TEST = [
+    *LHOTSE,
     "pytest>=7",
     "pytest-xdist>=3",
     "ruff>=0.5",
@@ -62,6 +66,7 @@ setup(
         "cuda": ["cupy-cuda12x>=13"],
         "test": TEST,
         "codec2": CODEC2,
+        "lhotse": LHOTSE,
         "all": KALDI + TRAIN + CODEC2,
     },
     entry_points={
