@@ -25,11 +25,14 @@ KALDI = [
 TRAIN = ["tensorboard>=2.10", "matplotlib>=3.5"]
 # Codec2 distortion (codec2_p > 0): wheels bundle the codec2 C library.
 CODEC2 = ["pycodec2>=4.1"]
+# pase-export --format onnx: the exporter needs onnx, the check onnxruntime.
+ONNX = ["onnx>=1.14", "onnxruntime>=1.16"]
 # lhotse feature extractor (pase.integrations.lhotse); lhotse 1.33 imports urllib3 undeclared.
 # Installs over the torch already installed (needs no torchaudio, pulls no CUDA build).
 LHOTSE = ["lhotse>=1.20", "urllib3"]
 TEST = [
     *LHOTSE,
+    *ONNX,
     "pytest>=7",
     "pytest-xdist>=3",
     "ruff>=0.5",
@@ -67,6 +70,7 @@ setup(
         "test": TEST,
         "codec2": CODEC2,
         "lhotse": LHOTSE,
+        "onnx": ONNX,
         "all": KALDI + TRAIN + CODEC2,
     },
     entry_points={
@@ -104,6 +108,7 @@ setup(
             "pase-prepare-iemocap=pase.bin.prepare_iemocap:main",
             "pase-make-folds=pase.bin.make_folds:main",
             "pase-synth-iemocap=pase.bin.synth_iemocap:main",
+            "pase-export=pase.bin.export:main",
             # old names (docs/cli.md), the same commands
             "pase-timit-prepare=pase.bin.timit_prepare:main",
             "pase-timit-synth=pase.bin.timit_synth:main",

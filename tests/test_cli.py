@@ -50,7 +50,7 @@ def test_command_names_follow_one_pattern() -> None:
         assert build_prog == c, (c, build_prog)
     # pase-<verb>-<object>: the verb first (the asr toolchain is grouped as pase-asr-<step>)
     verbs = {"extract", "prepare", "synth", "compute", "dump", "make", "check", "train", "find",
-             "save", "asr", "probe", "summarize"}  # fmt: skip
+             "save", "asr", "probe", "summarize", "export"}  # fmt: skip
     assert {c.split("-")[1] for c in COMMANDS} <= verbs
 
 
