@@ -16,8 +16,10 @@ goes through the TorchScript-based exporter (``dynamo=False``): torch.export can
 loop whose trip count is the input's frame count, so the dynamo exporter would fix the length.
 """
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,9 +215,19 @@ class ExportReport:
     tolerance: float
 
 
-def _script(module: ExportableEncoder) -> torch.jit.ScriptModule:
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the deprecation notices of TorchScript and of the TorchScript-based ONNX
+    exporter (both still work), and the exporter's notes on constant folding."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.filterwarnings("ignore", "Constant folding", UserWarning)
+        yield
+
+
+def _script(module: ExportableEncoder) -> torch.jit.ScriptModule:
+    with _quiet():
         return torch.jit.script(module)
 
 
@@ -271,8 +283,7 @@ def export_encoder(
     scripted = _script(ExportableEncoder(model).cpu().float())
     if fmt == "torchscript":
         scripted.save(str(path))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with _quiet():
             loaded = torch.jit.load(str(path))
         with torch.no_grad():
             got = loaded(check)
@@ -303,9 +314,7 @@ def _export_onnx(
         raise ValueError(
             "ONNX export is checked with onnxruntime: pip install onnx onnxruntime"
         ) from e
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", "Constant folding", UserWarning)
+    with _quiet():
         torch.onnx.export(
             scripted,
             (example,),
