@@ -7,10 +7,10 @@ registered with lhotse's ``register_extractor``, configured by the dataclass
 
 Frame count. lhotse requires ``num_frames == compute_num_frames(duration, frame_shift, sr)``
 = ``(L + 80) // 160`` for ``L`` samples (a rounded count), while the encoder gives
-``WaveFe.num_frames(L)`` = ``floor(L / 160)`` for PASE+ (one frame per complete hop): one
-frame fewer when ``L mod 160 >= 80``. :func:`fit_frames` makes the count lhotse's by
-repeating the last frame (or dropping frames, for encoders whose rule gives more); every other
-frame is the encoder's, unchanged.
+``WaveFe.num_frames(L)`` = ``floor(ceil(L / 10) / 16)`` for PASE / PASE+: one frame fewer
+when ``80 <= L mod 160 <= 150``, the same count otherwise. :func:`fit_frames` makes the count
+lhotse's by repeating the last frame (or dropping frames, for encoders whose rule gives more);
+every other frame is the encoder's, unchanged.
 
 Importing this module never needs lhotse: with lhotse installed the extractor subclasses and
 registers itself at import; without it, creating one raises an ``ImportError`` saying what to
