@@ -1,14 +1,23 @@
 """Encoder speed and memory: real-time factor (RTF = compute time / audio time) of PASE and
-PASE+ on CPU (and GPU when present), and peak RSS of chunked extraction of long audio.
+PASE+ on CPU (and GPU when present), peak RSS of chunked extraction of long audio, and the
+streaming encoder's RTF and latency for 10 ms and 100 ms pieces.
 
-    python bench/encoder.py                 # RTF table + 1 h chunked extraction
+    python bench/encoder.py                 # RTF table + 1 h chunked extraction + streaming
     python bench/encoder.py --hours 0.1     # quicker memory check
     python bench/encoder.py --skip-long
+    python bench/encoder.py --skip-long --stream-seconds 3   # quick streaming check
 
 Timings are the median (and best) of ``--repeats`` runs after a warm-up; other processes on
 the machine inflate them, so compare numbers measured in one run. Reference (the original
 santi-pdp/pase on this machine kind, 2 threads, batch 1 x 10 s): PASE 0.024-0.028,
 PASE+ 0.046-0.055.
+
+Streaming (``pase.StreamingEncoder``, CPU, ``--stream-threads``, default 1: one stream is
+many small products, where OpenMP threads only wait for each other): RTF = compute time of
+all ``push`` calls / audio time; the latency of a frame, from the end of its 10 ms hop to
+its output, is the look-ahead (the conv stack's right context, 73.5 ms) plus, with a live
+source, the wait for the piece holding the last sample it needs (up to one piece) and the
+compute time of that push (its median and maximum are printed).
 """
 
 from __future__ import annotations
@@ -72,6 +81,52 @@ def long_audio_child(hours: float, cfg: str, chunk_seconds: float) -> None:
     print(f"{feats.shape[0]} {feats.shape[1]} {elapsed:.1f} {peak_mb:.0f}")
 
 
+def time_stream(
+    model: torch.nn.Module, piece_ms: float, seconds: float
+) -> tuple[float, float, float]:
+    """Stream ``seconds`` of audio in pieces of ``piece_ms``: (RTF, median and max push time
+    in ms)."""
+    from pase.models.streaming import StreamingEncoder
+
+    piece = round(piece_ms * SR / 1000)
+    x = torch.randn(int(seconds * SR))
+    stream = StreamingEncoder(model)
+    for i in range(0, SR, piece):  # warm-up: one second
+        stream.push(x[i : i + piece])
+    stream.reset()
+    times = []
+    for i in range(0, x.numel(), piece):
+        t = time.perf_counter()
+        stream.push(x[i : i + piece])
+        times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    stream.flush()
+    times.append(time.perf_counter() - t)
+    return sum(times) / seconds, 1000 * statistics.median(times), 1000 * max(times)
+
+
+def stream_section(seconds: float, threads: int) -> None:
+    """The streaming table: RTF and latency per model and piece size (CPU)."""
+    from pase.models.streaming import StreamingEncoder
+
+    torch.set_num_threads(threads)
+    print(f"\nstreaming ({seconds:g} s of audio, CPU threads {threads})")
+    print(
+        f"{'model':7} {'piece':>7} {'RTF':>7} {'push median':>12} {'push max':>9} "
+        f"{'look-ahead':>11} {'worst latency':>14}"
+    )
+    for name in ("PASE", "PASE+"):
+        model = wf_builder(name).eval()
+        ahead = StreamingEncoder(model).latency_ms
+        for piece_ms in (10.0, 100.0):
+            rtf, med, worst = time_stream(model, piece_ms, seconds)
+            total = ahead + piece_ms + worst
+            print(
+                f"{name:7} {f'{piece_ms:g} ms':>7} {rtf:7.3f} {f'{med:.2f} ms':>12} "
+                f"{f'{worst:.1f} ms':>9} {f'{ahead:g} ms':>11} {f'{total:.0f} ms':>14}"
+            )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -81,6 +136,9 @@ def main() -> None:
     p.add_argument("--hours", type=float, default=1.0, help="length of the long-audio test")
     p.add_argument("--chunk-seconds", type=float, default=20.0)
     p.add_argument("--skip-long", action="store_true")
+    p.add_argument("--stream-seconds", type=float, default=20.0, help="audio of each stream")
+    p.add_argument("--stream-threads", type=int, default=1)
+    p.add_argument("--skip-stream", action="store_true")
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cfg", default="PASE+", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -117,6 +175,8 @@ def main() -> None:
             f"(waveform {audio * SR * 4 / 2**20:.0f} MB, "
             f"features {frames * dim * 4 / 2**20:.0f} MB)"
         )
+    if not args.skip_stream:
+        stream_section(args.stream_seconds, args.stream_threads)
 
 
 if __name__ == "__main__":
