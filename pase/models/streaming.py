@@ -15,7 +15,8 @@ Latency: the frame of samples ``[hop t, hop (t + 1))`` is returned by the ``push
 delivers sample ``hop (t + 1) - 1 + latency_samples``; for the PASE and PASE+ conv stacks
 ``latency_samples = 1176`` (73.5 ms at 16 kHz), the right context of the conv stack beyond
 the frame's own 10 ms hop (the QRNN is causal and adds none). Memory is constant: the
-buffers hold a few thousand values whatever the stream length.
+buffers hold at most ~50,000 values (PASE+) between calls whatever the stream length, and
+long pieces are processed in 2 s slices.
 
 What cannot be streamed exactly, and is refused with ``ValueError``: training mode
 (BatchNorm batch statistics over the whole input), ``norm_type="inorm"`` (InstanceNorm over
@@ -42,6 +43,8 @@ __all__ = ["StreamingEncoder"]
 
 #: up to this many outputs per call a block is computed as one GEMM over its windows
 GEMM_MAX_OUTPUTS = 64
+#: longer pieces are pushed in slices of this many samples (2 s: ~8 MB of activations)
+MAX_SLICE = 32000
 
 
 class _BlockStream:
@@ -324,14 +327,21 @@ class StreamingEncoder:
             ``(emb_dim, n)`` the frames completed by them (``n`` may be 0).
         """
         x = self._as_input(samples)
-        self._samples += x.shape[-1]
-        h = x
-        for i, blk in enumerate(self._blocks):
-            if h.shape[-1] == 0:
-                break
-            h = blk.push(h)
-            self._enqueue(i, h)
-        return self._emit(self._ready())
+        outs = []
+        # long pieces in slices: the intermediate activations stay small whatever the piece
+        for start in range(0, x.shape[-1], MAX_SLICE):
+            piece = x[..., start : start + MAX_SLICE]
+            self._samples += piece.shape[-1]
+            h = piece
+            for i, blk in enumerate(self._blocks):
+                if h.shape[-1] == 0:
+                    break
+                h = blk.push(h)
+                self._enqueue(i, h)
+            outs.append(self._emit(self._ready()))
+        if not outs:
+            return self._emit(0)
+        return outs[0] if len(outs) == 1 else torch.cat(outs, -1)
 
     @torch.no_grad()
     def flush(self) -> Tensor:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from pase.models import streaming
 from pase.models.frontend import WaveFe, wf_builder
 from pase.models.streaming import StreamingEncoder
 from tests.conftest import pase_frames
@@ -95,6 +96,18 @@ def test_latency_is_exact(models, name: str) -> None:
         assert stream.push(x[: need - 1]).shape[-1] == t
         assert stream.push(x[need - 1 : need]).shape[-1] == 1
         assert stream.frames_emitted == t + 1
+
+
+@pytest.mark.parametrize("max_slice", [None, 1000])
+def test_long_pieces(models, monkeypatch, max_slice: int | None) -> None:
+    """Pieces longer than the slice pushed internally (2 s, or 1000 samples here)."""
+    if max_slice is not None:
+        monkeypatch.setattr(streaming, "MAX_SLICE", max_slice)
+    model = models["PASE+"]
+    x = _signal(70001, 6)
+    y = _stream(StreamingEncoder(model), x, [64000, 6001])
+    with torch.no_grad():
+        torch.testing.assert_close(y, model(x.view(1, 1, -1))[0], atol=ATOL, rtol=0)
 
 
 def test_reuse_after_flush_and_reset(models) -> None:
