@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 
 import pytest
 import torch
@@ -105,3 +106,19 @@ def test_register_needs_espnet_or_adds_the_choice() -> None:
         return
     register("pase")
     assert frontend_choices.get_class("pase") is PaseFrontend
+
+
+def test_register_adds_to_the_tasks_frontend_choices(monkeypatch) -> None:
+    """Against a stand-in ``espnet2.tasks.asr`` whose ``frontend_choices.classes`` is the dict
+    ESPnet's ``ClassChoices`` looks names up in (lower-cased)."""
+    choices = types.SimpleNamespace(classes={"default": object})
+    asr = types.ModuleType("espnet2.tasks.asr")
+    asr.frontend_choices = choices
+    for name, module in [
+        ("espnet2", types.ModuleType("espnet2")),
+        ("espnet2.tasks", types.ModuleType("espnet2.tasks")),
+        ("espnet2.tasks.asr", asr),
+    ]:
+        monkeypatch.setitem(sys.modules, name, module)
+    register("PASE")
+    assert choices.classes == {"default": object, "pase": PaseFrontend}
