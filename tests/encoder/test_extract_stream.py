@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +49,42 @@ def test_stdin_s16le_to_stdout_equals_offline(tmp_path: Path, wav: Path) -> None
     assert got["mic1"].shape == offline.shape == (155, 256)
     np.testing.assert_allclose(got["mic1"], offline, atol=1e-4, rtol=0)
     assert "wrote 1 matrices, 155 frames to standard output" in p.stderr.decode()
+
+
+def _read_exactly(fd: int, n: int, timeout: float) -> bytes:
+    out = b""
+    while len(out) < n:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"no output within {timeout} s ({len(out)} of {n} bytes)"
+        chunk = os.read(fd, n - len(out))
+        assert chunk, f"output ended after {len(out)} of {n} bytes"
+        out += chunk
+    return out
+
+
+def test_segments_come_out_while_the_input_is_open(tmp_path: Path, wav: Path) -> None:
+    """With ark:- each segment is written as soon as its frames are ready, before the end."""
+    pcm = sf.read(wav, dtype="int16")[0].astype("<i2").tobytes()
+    cmd = [sys.executable, "-m", "pase.bin.extract", "--stream", "--fe-cfg", "PASE"]
+    cmd += ["--utt-id", "live", "--segment-frames", "10", "-", "ark:-"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
+    try:
+        # 0.25 s: (4000 - 1176) // 160 = 17 frames ready, one segment (less than a pipe
+        # buffer: it only comes out if flushed at once)
+        p.stdin.write(pcm[: 2 * 4000])
+        p.stdin.flush()
+        # one binary Kaldi matrix: "key ", "\0B", "FM ", rows and cols (1 + 4 bytes each), data
+        first = _read_exactly(p.stdout.fileno(), len("live-0000000 ") + 15 + 10 * 100 * 4, 240)
+        p.stdin.write(pcm[2 * 4000 :])
+        p.stdin.close()
+        rest = p.stdout.read()
+        assert p.wait(timeout=240) == 0
+    finally:
+        p.kill()
+    got = dict(kaldiio.load_ark(io.BytesIO(first + rest)))
+    assert list(got)[:2] == ["live-0000000", "live-0000010"] and len(got) == 16
+    offline = _offline(tmp_path, wav, "PASE")
+    np.testing.assert_allclose(np.concatenate(list(got.values())), offline, atol=1e-4, rtol=0)
 
 
 def test_file_f32le_segments(tmp_path: Path, wav: Path) -> None:
