@@ -23,6 +23,7 @@ SCRIPTS = [
     LIBRI / "path.sh",
     LIBRI / "cmd.sh",
     LIBRI / "local" / "get_corpus.sh",
+    LIBRI / "local" / "prepare_distortions.sh",
     MINI / "local" / "get_corpus.sh",
     MINI / "conf" / "run.conf",
     ROOT / "egs" / "timit" / "asr1" / "run.sh",

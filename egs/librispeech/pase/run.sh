@@ -8,10 +8,21 @@
 #   0  data prep: LibriSpeech subsets -> Kaldi data dirs data/train (train_sets merged),
 #      data/<valid_set>, data/<test_set> (dashes become underscores)
 #   1  PASE data config data/pase_data.json (train / valid / test by speakers)
+#      (a run that trains, stage 3, first gets its distortions config: see --distortions)
 #   2  target statistics <expdir>/stats.json
 #   3  self-supervised training -> <expdir>/FE_e<epoch>.ckpt (resumes; --ngpu N > 1: torchrun)
 #   4  dump features of every set with the newest FE_e*.ckpt (or --pase_ckpt) ->
 #      <dumpdir>/<set>/feats.scp (+ utt2num_frames, feat_dim, cmvn)
+# Distortions (PASE+), made or checked after stage 0 by a run that trains (before stage 1):
+#   --distortions simulated  local/prepare_distortions.sh -> <distortions_dir>/distortions.json:
+#                            filters designed here, overlapping speech from data/train,
+#                            simulated impulse responses and noises (no download)
+#   --distortions openslr    the same with OpenSLR 28 RIRS_NOISES (+ MUSAN's noises with
+#                            --musan true), downloaded into <download_dir> (resumable, checked)
+#   --distortions config     --dtrans_cfg, or the train config's dtrans_cfg, as they are
+#   --distortions auto       (default) config when --dtrans_cfg is given or the train config's
+#                            can be used; else openslr when <download_dir>/RIRS_NOISES is
+#                            already there; else simulated
 # Recipe-specific defaults may live in conf/run.conf (sourced before the command line).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -26,6 +37,9 @@ test_sets="test-clean"
 fe_cfg=PASE+            # frontend: PASE, PASE+ or a .cfg file
 net_cfg=workers+        # workers: workers, workers+ or a .cfg file
 dtrans_cfg=             # distortions cfg; "" = the train config's; "none" = no distortions
+distortions=auto        # auto | simulated | openslr | config (see the header)
+musan=false             # --distortions openslr: MUSAN's noises too (an 11 GB download)
+distortions_dir=data/distortions  # what --distortions simulated|openslr makes
 train_config=conf/train_pase+.yaml
 train_args=             # extra pase-train options, appended last (e.g. "--max-steps 1000")
 stats_args="--max-batches 20 --chunk-size 16000"
@@ -53,6 +67,9 @@ Options (default):
   --test_sets LIST       ($test_sets)
   --fe_cfg CFG           ($fe_cfg)    --net_cfg CFG ($net_cfg)
   --dtrans_cfg CFG       distortions (\"\" = train config's, none = off) ($dtrans_cfg)
+  --distortions auto|simulated|openslr|config  where the distortions come from ($distortions)
+  --musan true|false     openslr: MUSAN's noises too ($musan)
+  --distortions_dir DIR  made by simulated|openslr ($distortions_dir)
   --train_config YAML    ($train_config)  --train_args \"...\" (extra pase-train options)
   --stats_args \"...\"     pase-make-stats options ($stats_args)
   --resume true|false    ($resume)  --tag NAME ($tag)
@@ -124,23 +141,63 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "stage 0: made data/train ${valid_dir} $(for s in "${test_list[@]}"; do printf 'data/%s ' "$(dirname_of "$s")"; done)"
 fi
 
-# Training needs its config and a usable distortions config: check them before stages 1-2.
+# Training needs its config and a usable distortions config: made or checked before stage 1.
+# Every problem is one line naming what is missing and what makes it.
+dist_advice="--distortions simulated (or openslr) makes usable ones, --dtrans_cfg none trains without"
+check_distortions() {  # <pase-check-distortions args>: one line on failure
+  local msg
+  if ! msg=$(pase-check-distortions "$@" 2>&1); then
+    echo "$0: ${msg#pase-check-distortions: error: }; $dist_advice" >&2
+    return 1
+  fi
+}
+case $distortions in
+  auto | simulated | openslr | config) ;;
+  *)
+    echo "$0: --distortions $distortions: use auto, simulated, openslr or config" >&2
+    exit 1
+    ;;
+esac
+dist_cfg=$distortions_dir/distortions.json
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
   if [ ! -f "$train_config" ]; then
     echo "$0: --train_config $train_config: no such file" >&2
     exit 1
   fi
-  case $dtrans_cfg in
-    none) check=() ;;                                # no distortions: nothing to check
-    "") check=(--train-config "$train_config") ;;    # the train config's dtrans_cfg, if any
-    *) check=("$dtrans_cfg") ;;
-  esac
-  if [ ${#check[@]} -gt 0 ] && ! pase-check-distortions "${check[@]}"; then
-    echo "$0: the distortions config cannot be used (see above). Prepare its data," \
-      "point --dtrans_cfg at another config (pase-prepare-openslr-rirs builds one)," \
-      "or train without distortions: --dtrans_cfg none" >&2
+  if [ -n "$dtrans_cfg" ] && [ "$distortions" != auto ] && [ "$distortions" != config ]; then
+    echo "$0: --dtrans_cfg $dtrans_cfg and --distortions $distortions: give one of them" >&2
     exit 1
   fi
+  checked=false
+  if [ "$distortions" = auto ]; then
+    if [ -n "$dtrans_cfg" ]; then
+      distortions=config
+    elif why=$(pase-check-distortions --train-config "$train_config" 2>&1); then
+      distortions=config
+      checked=true
+    else
+      distortions=simulated
+      [ ! -f "$download_dir/RIRS_NOISES/.complete" ] || distortions=openslr
+      log "distortions: ${why#pase-check-distortions: error: }; using --distortions" \
+        "$distortions ($dist_cfg; --distortions openslr downloads OpenSLR 28)"
+    fi
+  fi
+  case $dtrans_cfg,$distortions in
+    none,*) ;;                                              # no distortions: nothing to check
+    ,config) $checked || check_distortions --train-config "$train_config" || exit 1 ;;
+    *,config) check_distortions "$dtrans_cfg" || exit 1 ;;
+    *)
+      if [ ! -f data/train/wav.scp ]; then
+        echo "$0: data/train/wav.scp: no such file (the overlapping speech of --distortions" \
+          "$distortions: run stage 0 first), or --dtrans_cfg none trains without" >&2
+        exit 1
+      fi
+      log "distortions ($distortions) -> $dist_cfg"
+      local/prepare_distortions.sh --musan "$musan" "$distortions" "$download_dir" data/train \
+        "$distortions_dir"
+      check_distortions "$dist_cfg" || exit 1
+      ;;
+  esac
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
@@ -174,6 +231,8 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
     opts+=(--dtrans-cfg "")
   elif [ -n "$dtrans_cfg" ]; then
     opts+=(--dtrans-cfg "$dtrans_cfg")
+  elif [ "$distortions" = simulated ] || [ "$distortions" = openslr ]; then
+    opts+=(--dtrans-cfg "$dist_cfg")
   fi
   if [ "$ngpu" -eq 0 ]; then
     opts+=(--device cpu)

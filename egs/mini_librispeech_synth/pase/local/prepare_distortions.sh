@@ -1,0 +1,1 @@
+../../../librispeech/pase/local/prepare_distortions.sh
