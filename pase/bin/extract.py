@@ -115,6 +115,8 @@ def _check_stream_options(args: argparse.Namespace) -> None:
     for opt, what in whole.items():
         if getattr(args, opt):
             raise ValueError(f"{what} cannot be used with --stream")
+    if args.chunk_seconds != build_parser().get_default("chunk_seconds"):
+        raise ValueError("--chunk-seconds does not apply to --stream (pieces as they arrive)")
 
 
 def _stream(args: argparse.Namespace, model: WaveFe, wspec: WSpecifier) -> None:

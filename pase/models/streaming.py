@@ -184,6 +184,8 @@ class StreamingEncoder:
         model: a :class:`~pase.models.frontend.WaveFe` in eval mode (e.g.
             ``wf_builder("PASE+").eval()``). Its weights are read once here: build a new
             ``StreamingEncoder`` after changing them.
+        mode: only None; the offline post-processing modes ("avg_norm", ...) raise
+            ``ValueError`` (they need the whole utterance).
 
     Usage::
 
@@ -201,7 +203,12 @@ class StreamingEncoder:
             docstring).
     """
 
-    def __init__(self, model: WaveFe) -> None:
+    def __init__(self, model: WaveFe, mode: str | None = None) -> None:
+        if mode is not None:
+            raise ValueError(
+                f"mode {mode!r} uses the mean over the whole utterance and cannot be streamed "
+                "(subtract a running mean of the frames instead, an approximation)"
+            )
         if model.training:
             raise ValueError(
                 "streaming needs the encoder in eval mode (call .eval()): training-mode "
@@ -252,7 +259,7 @@ class StreamingEncoder:
                 _PoolStream(model._skip_factors[i], b.weight.shape[0], b.weight)
                 for i, b in enumerate(self._blocks[:-1])
             ]
-        self.latency_samples = self._latency()
+        self._latency_samples = self._latency()
         self.reset()
 
     # ------------------------------------------------------------------ geometry
@@ -269,6 +276,12 @@ class StreamingEncoder:
         for i, pool in enumerate(self._pools):
             last = max(last, to_input(pool.factor - 1, i + 1))
         return last + 1 - self.hop
+
+    @property
+    def latency_samples(self) -> int:
+        """Look-ahead in samples: frame t (samples ``[hop t, hop (t + 1))``) is returned by
+        the ``push`` that delivers sample ``hop (t + 1) - 1 + latency_samples``."""
+        return self._latency_samples
 
     @property
     def latency_ms(self) -> float:

@@ -108,6 +108,7 @@ def test_file_f32le_segments(tmp_path: Path, wav: Path) -> None:
     [
         (["--stream", "--mode", "avg_norm"], "--mode (a mean over the whole utterance)"),
         (["--stream", "--peak-norm"], "--peak-norm"),
+        (["--stream", "--chunk-seconds", "5"], "--chunk-seconds does not apply"),
         (["--utt-id", "x"], "--utt-id needs --stream"),
         (["--stream", "--segment-frames", "0"], "segment_frames must be >= 1"),
         (["--stream", "--utt-id", "a b"], "without spaces"),

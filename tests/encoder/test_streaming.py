@@ -204,6 +204,8 @@ def test_modes_that_cannot_be_streamed(cfg: dict, match: str) -> None:
 
 
 def test_input_errors(models) -> None:
+    with pytest.raises(ValueError, match="'avg_norm' uses the mean over the whole utterance"):
+        StreamingEncoder(models["PASE"], mode="avg_norm")
     with pytest.raises(ValueError, match="eval mode"):
         StreamingEncoder(wf_builder("PASE"))
     stream = StreamingEncoder(models["PASE"])
