@@ -77,7 +77,9 @@ def test_every_sample_alone_and_numpy_pieces(models) -> None:
     model = models["PASE+"]
     x = _signal(2000, 3)
     stream = StreamingEncoder(model)
-    outs = [stream.push(x[i : i + 1].numpy()) for i in range(x.numel())]
+    assert stream.push(np.zeros(0, dtype=np.float32)).shape == (256, 0)
+    # numpy float64 pieces, as a float32 tensor would be
+    outs = [stream.push(x[i : i + 1].double().numpy()) for i in range(x.numel())]
     y = torch.cat([*outs, stream.flush()], -1)
     with torch.no_grad():
         torch.testing.assert_close(y, model(x.view(1, 1, -1))[0], atol=ATOL, rtol=0)
