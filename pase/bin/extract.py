@@ -138,7 +138,8 @@ def _stream(args: argparse.Namespace, model: WaveFe, wspec: WSpecifier) -> None:
             protect=protect,
         )
     print(
-        f"{PROG}: wrote {len(written)} matrices, {sum(written.values())} frames "
+        f"{PROG}: wrote {len(written)} {'matrix' if len(written) == 1 else 'matrices'}, "
+        f"{sum(written.values())} frames "
         f"to {wspec.ark or 'standard output'}",
         file=sys.stderr,
     )

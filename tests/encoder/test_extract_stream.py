@@ -48,7 +48,7 @@ def test_stdin_s16le_to_stdout_equals_offline(tmp_path: Path, wav: Path) -> None
     offline = _offline(tmp_path, wav, "PASE+")
     assert got["mic1"].shape == offline.shape == (155, 256)
     np.testing.assert_allclose(got["mic1"], offline, atol=1e-4, rtol=0)
-    assert "wrote 1 matrices, 155 frames to standard output" in p.stderr.decode()
+    assert "wrote 1 matrix, 155 frames to standard output" in p.stderr.decode()
 
 
 def _read_exactly(fd: int, n: int, timeout: float) -> bytes:
