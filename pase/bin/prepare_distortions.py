@@ -14,7 +14,8 @@ Writes <out_dir>/distortions.json (original keys, PASE+ probabilities, absolute 
 prints its path: band-drop filters and the 16 -> 8 kHz low-pass filter designed here
 (filters/*.npy), overlapping speech from the training set (overlap.lst; --train-dir), and
 either OpenSLR 28's simulated room impulse responses and point-source noises (--rirs-noises,
-plus MUSAN's noise folders with --musan) or seeded simulated ones (simulated/). A rerun with the
+plus MUSAN's noise folders with --musan) or seeded simulated ones (simulated/, and rooms/ for
+image-method impulse responses when pyroomacoustics is installed; --rir-method). A rerun with the
 same options, inputs and untouched files does nothing (--force remakes it).
 """
 
@@ -25,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from pase.bin import cli
-from pase.distortions.assets import AssetSettings, prepare_distortions
+from pase.distortions.assets import RIR_METHODS, AssetSettings, prepare_distortions
 
 PROG = "pase-prepare-distortions"
 
@@ -66,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="at most this many training files (a seeded subset) as overlapping speech; "
         "0: all (default 2000)",
     )
+    p.add_argument(
+        "--rir-method",
+        choices=RIR_METHODS,
+        default="auto",
+        help="simulated impulse responses: image (image method, needs pyroomacoustics), "
+        "simple (direct path + decaying noise), auto (image when pyroomacoustics is installed; "
+        "default)",
+    )
     cli.add_force(p, "remake the config and filters")
     return p
 
@@ -84,6 +93,7 @@ def _main(a: argparse.Namespace) -> None:
         overlap_max_files=a.overlap_max_files,
         rirs_noises=a.rirs_noises,
         musan=a.musan,
+        rir_method=a.rir_method,
     )
     res = prepare_distortions(a.out_dir, settings, train_dir=a.train_dir, force=a.force, say=_say)
     print(res.config)

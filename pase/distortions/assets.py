@@ -5,8 +5,11 @@
 
     filters/filter_16_to_8.npy    16 -> 8 kHz low-pass FIR (:mod:`pase.distortions.fir`)
     filters/bandrop_*.npy         band-stop FIRs of seeded random bands
-    simulated/                    (without OpenSLR data) seeded noises and room impulse
+    simulated/                    (without OpenSLR data) seeded noises and simple room impulse
                                   responses of :func:`pase.distortions.conditions.simulate_files`
+    rooms/                        (without OpenSLR data, with pyroomacoustics) image-method
+                                  impulse responses (:mod:`pase.distortions.rooms`), used
+                                  instead of the simple ones
     overlap.lst                   interfering speech: training wavs (relative to their common
                                   folder; a seeded subset of at most ``overlap_max_files``)
     distortions.json              the distortions config (original keys, PASE+ probabilities,
@@ -34,6 +37,7 @@ from pase.distortions.banks import dir_files
 from pase.distortions.config import DistortionConfig
 from pase.distortions.fir import LOWPASS_NAME, filter_bank, random_bands, save_filters
 from pase.distortions.options import DistortionConfigError
+from pase.distortions.rooms import image_method_version, rir_names, rt60_grid, write_room_rirs
 from pase.io.atomic import write_json_atomic, write_text_atomic
 from pase.io.provenance import (
     audio_files,
@@ -62,6 +66,8 @@ PASE_PLUS: dict[str, Any] = {
     "bandrop_p": 0.35,
     "reverb_p": 0.5,
 }
+#: how simulated impulse responses are made (AssetSettings.rir_method)
+RIR_METHODS = ("auto", "image", "simple")
 #: the MUSAN folders of noises (music and speech are not noise distortions)
 MUSAN_NOISES = ("noise/free-sound", "noise/sound-bible")
 _AUDIO_EXTS = (".wav", ".flac")
@@ -78,7 +84,10 @@ class AssetSettings:
     ``rirs_noises``: the OpenSLR 28 ``RIRS_NOISES`` folder (or the folder holding it); None:
     simulated impulse responses and noises. ``musan``: the MUSAN folder (or the folder holding
     it), whose noises are added to RIRS_NOISES's. ``noise_seconds`` is the length of each
-    simulated noise (s); ``overlap_max_files`` 0 keeps every training file.
+    simulated noise (s); ``overlap_max_files`` 0 keeps every training file. ``rir_method``
+    (simulated impulse responses): ``"image"`` (:mod:`pase.distortions.rooms`, needs
+    pyroomacoustics), ``"simple"`` (:func:`pase.corpus.synth_common.simulated_rir`) or
+    ``"auto"`` (image when pyroomacoustics is installed).
     """
 
     seed: int = 0
@@ -89,6 +98,7 @@ class AssetSettings:
     overlap_max_files: int = 2000
     rirs_noises: str | None = None
     musan: str | None = None
+    rir_method: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("num_bandrop", "num_noises", "num_rirs"):
@@ -98,8 +108,24 @@ class AssetSettings:
             raise AssetError("noise-seconds: must be positive")
         if self.overlap_max_files < 0:
             raise AssetError("overlap-max-files: must be 0 (all) or more")
+        if self.rir_method not in RIR_METHODS:
+            raise AssetError(f"rir-method {self.rir_method!r}: use one of {', '.join(RIR_METHODS)}")
+        if self.rir_method == "image" and image_method_version() is None:
+            raise AssetError(
+                "rir-method image: pyroomacoustics is not installed (pip install "
+                "pyroomacoustics), or use --rir-method simple"
+            )
         if self.musan is not None and self.rirs_noises is None:
             raise AssetError("MUSAN noises are added to OpenSLR 28's: give RIRS_NOISES too")
+
+    @property
+    def rirs(self) -> str:
+        """How the impulse responses are made: ``"openslr"``, ``"image"`` or ``"simple"``."""
+        if self.rirs_noises is not None:
+            return "openslr"
+        if self.rir_method == "auto":
+            return "simple" if image_method_version() is None else "image"
+        return self.rir_method
 
     @property
     def source(self) -> str:
@@ -212,6 +238,9 @@ def _stamp(
     for key in ("rirs_noises", "musan"):
         if options[key] is not None:
             options[key] = str(Path(options[key]).absolute())
+    options["rirs"] = settings.rirs  # what "auto" chose
+    if settings.rirs == "image":
+        options["pyroomacoustics"] = image_method_version()
     return make_stamp(
         TOOL,
         options=options,
@@ -259,8 +288,13 @@ def prepare_distortions(
             force=force,
             say=say,
         )
-        rir_paths = read_file_list(sim.rir_list, "rir list")
-        reverb_root = out / "simulated" / "rirs"
+        if settings.rirs == "image":  # the noises of simulate_files, rooms of our own
+            reverb_root = out / "rooms"
+            rt60s = rt60_grid(settings.num_rirs)
+            rir_paths = [str(reverb_root / n) for n in rir_names(rt60s)]
+        else:
+            reverb_root = out / "simulated" / "rirs"
+            rir_paths = read_file_list(sim.rir_list, "rir list")
         reverb_files = sorted(os.path.relpath(p, reverb_root) for p in rir_paths)
         noise_dirs = [out / "simulated" / "noises"]
         inputs.update(rir_list=sim.rir_list, noise_list=sim.noise_list)
@@ -284,6 +318,8 @@ def prepare_distortions(
         return PreparedAssets(cfg_path, settings.source, made=False)
 
     save_filters(filters_dir, filters)
+    if settings.rirs == "image":
+        write_room_rirs(reverb_root, rt60s, seed=settings.seed)
     overlap = None
     if speech is not None:
         root, names = speech
@@ -304,7 +340,7 @@ def prepare_distortions(
     write_json_atomic(cfg_path, cfg)
     write_stamp(cfg_path, _stamp(settings, inputs, tracked + filter_paths))
     say(
-        f"{TOOL}: wrote {cfg_path} ({settings.source}: {len(reverb_files)} impulse responses, "
+        f"{TOOL}: wrote {cfg_path} ({settings.rirs}: {len(reverb_files)} impulse responses, "
         f"{len(noise_files)} noises, {len(filters)} filters)"
     )
     return PreparedAssets(cfg_path, settings.source, made=True)

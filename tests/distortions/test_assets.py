@@ -34,7 +34,9 @@ from pase.distortions.fir import (
 from tests.distortions.conftest import SR
 from tests.distortions.test_prepare_openslr import fake_openslr
 
-SMALL = AssetSettings(num_noises=2, num_rirs=3, noise_seconds=1.0, num_bandrop=4)
+SMALL = AssetSettings(
+    num_noises=2, num_rirs=3, noise_seconds=1.0, num_bandrop=4, rir_method="simple"
+)
 
 
 def quiet(_msg: str) -> None:
@@ -260,3 +262,42 @@ def test_cli_writes_the_config_and_reports_errors_in_one_line(tmp_path: Path, ca
     assert err.startswith("pase-prepare-distortions: error: ") and err.count("\n") == 1
     assert "nowhere/wav.scp: no such file" in err
     assert os.path.isfile(out / "distortions.json")  # the old config is left as it was
+
+
+# --------------------------------------------------------------------------------- rooms
+def test_image_method_rooms(tmp_path: Path) -> None:
+    pytest.importorskip("pyroomacoustics")
+    settings = AssetSettings(**{**SMALL.__dict__, "rir_method": "image"})
+    assert settings.rirs == "image"
+    res = prepare_distortions(tmp_path / "dist", settings, say=quiet)
+    raw = json.loads(res.config.read_text())
+    assert raw["reverb_data_root"] == str(tmp_path / "dist" / "rooms")
+    late = []
+    for name in raw["reverb_irfiles"]:
+        h, sr = sf.read(tmp_path / "dist" / "rooms" / name)
+        assert sr == SR and h.ndim == 1 and len(h) <= 24000
+        assert np.isclose(np.abs(h).max(), 1.0, atol=1e-4)
+        peak = int(np.argmax(np.abs(h)))
+        e = h[peak:] ** 2
+        late.append(e[int(0.05 * SR) :].sum() / e.sum())  # energy after 50 ms
+    assert late == sorted(late) and late[0] < late[-1]  # RT60 0.2 -> 0.9 s: longer tails
+    stamp = json.loads(res.config.with_name("distortions.json.stamp.json").read_text())
+    assert stamp["options"]["rirs"] == "image" and stamp["options"]["pyroomacoustics"]
+    d = Distortions.from_config({**raw, "reverb_p": 1.0}, seed=0)
+    assert d(0.1 * torch.randn(2, SR)).shape == (2, SR)
+    assert not prepare_distortions(tmp_path / "dist", settings, say=quiet).made
+
+
+def test_without_pyroomacoustics_auto_falls_back(tmp_path: Path, monkeypatch) -> None:
+    import pase.distortions.assets as assets
+
+    monkeypatch.setattr(assets, "image_method_version", lambda: None)
+    settings = AssetSettings(**{**SMALL.__dict__, "rir_method": "auto"})
+    assert settings.rirs == "simple"
+    res = prepare_distortions(tmp_path / "dist", settings, say=quiet)
+    raw = json.loads(res.config.read_text())
+    assert raw["reverb_data_root"] == str(tmp_path / "dist" / "simulated" / "rirs")
+    with pytest.raises(AssetError, match="pyroomacoustics is not installed"):
+        AssetSettings(rir_method="image")
+    with pytest.raises(AssetError, match="use one of auto, image, simple"):
+        AssetSettings(rir_method="rooms")
