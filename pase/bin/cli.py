@@ -125,8 +125,19 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return super()._format_action_invocation(action)
 
 
-class DefaultsHelpFormatter(HelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """:class:`HelpFormatter` that also shows the defaults."""
+class DefaultsHelpFormatter(HelpFormatter):
+    """:class:`HelpFormatter` that also shows each option's default, once: not when its help
+    already speaks of its default, nor when there is none (None)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            not action.option_strings
+            or action.default in (None, argparse.SUPPRESS)
+            or "default" in text.lower()
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def alias_note(parser: argparse.ArgumentParser) -> str:

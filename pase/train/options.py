@@ -34,6 +34,53 @@ def str2bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected True or False, got {value!r}")
 
 
+class BoolFlag(argparse.Action):
+    """A boolean option: ``--foo`` alone is True, ``--foo true`` / ``--foo False`` (the
+    original's spelling, any of :func:`str2bool`'s words) set it as given."""
+
+    def __init__(
+        self,
+        option_strings: list[str],
+        dest: str,
+        default: bool = False,
+        help: str | None = None,
+    ) -> None:
+        super().__init__(
+            option_strings, dest, nargs="?", const=True, default=default, type=str2bool,
+            metavar="BOOL", help=help,
+        )  # fmt: skip
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+
+
+def add_bool(
+    g: argparse._ActionsContainer, name: str, *, default: bool, help: str
+) -> argparse.Action:
+    """``--name [BOOL]`` (:class:`BoolFlag`, with its snake_case spelling) and, unless the
+    name is itself a negation (``--no-cuda``), ``--no-name`` to turn it off (e.g. over a YAML
+    config's ``name: true``). Returns the ``--name`` action."""
+    snake = "--" + name[2:].replace("-", "_")
+    dest = name[2:].replace("-", "_")
+    flags = [name] if snake == name else [name, snake]
+    action = g.add_argument(*flags, dest=dest, action=BoolFlag, default=default, help=help)
+    if not name.startswith("--no-"):
+        neg = ["--no-" + name[2:]]
+        if snake != name:
+            neg.append("--no_" + snake[2:])
+        g.add_argument(
+            *neg, dest=dest, action="store_false", default=argparse.SUPPRESS,
+            help=f"{name} false",
+        )  # fmt: skip
+    return action
+
+
 def build_parser(
     parser_class: type[configargparse.ArgumentParser] = configargparse.ArgumentParser,
     formatter_class: type[argparse.HelpFormatter] = argparse.ArgumentDefaultsHelpFormatter,
@@ -68,35 +115,20 @@ def build_parser(
     g.add_argument(
         "--chunk-size", "--chunk_size", type=int, default=SAMPLE_RATE, help="samples per chunk"
     )
-    g.add_argument("--batch-size", "--batch_size", type=int, default=100)
+    g.add_argument("--batch-size", "--batch_size", type=int, default=100, help="chunks per batch")
     g.add_argument(
         "--num-workers", "--num_workers", type=int, default=2, help="DataLoader processes"
     )
-    g.add_argument(
-        "--random-scale",
-        "--random_scale",
-        type=str2bool,
-        default=False,
-        help="peak-normalise x U(0,1)",
-    )
+    add_bool(g, "--random-scale", default=False, help="peak-normalise x U(0,1)")
     g.add_argument(
         "--valid-batches",
         "--valid_batches",
         type=int,
         help="validation batches (default: valid size // chunk // batch)",
     )
-    g.add_argument(
-        "--validate-audio",
-        "--validate_audio",
-        type=str2bool,
-        default=True,
-        help="check every file before training",
-    )
-    g.add_argument(
-        "--skip-bad-audio",
-        "--skip_bad_audio",
-        action="store_true",
-        help="drop and report bad files instead of failing",
+    add_bool(g, "--validate-audio", default=True, help="check every file before training")
+    add_bool(
+        g, "--skip-bad-audio", default=False, help="drop and report bad files instead of failing"
     )
 
     g = p.add_argument_group("model and targets")
@@ -107,11 +139,11 @@ def build_parser(
         "--net-cfg", "--net_cfg", required=True, help="workers: workers, workers+ or a .cfg path"
     )
     g.add_argument("--stats", help="target statistics (.json/.npz from pase-make-stats)")
-    g.add_argument(
+    add_bool(
+        g,
         "--legacy-stats-pickle",
-        "--legacy_stats_pickle",
-        action="store_true",
-        help="allow an original .pkl stats file",
+        default=False,
+        help="read an original PASE .pkl stats file (restricted unpickler)",
     )
     g.add_argument("--dtrans-cfg", "--dtrans_cfg", help="distortions config (JSON, original keys)")
     g.add_argument(
@@ -132,12 +164,26 @@ def build_parser(
     g.add_argument("--fe-lr", "--fe_lr", type=float, default=1e-4, help="encoder learning rate")
     g.add_argument("--min-lr", "--min_lr", type=float, default=4e-4, help="worker learning rate")
     g.add_argument(
-        "--fe-opt", "--fe_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam"
+        "--fe-opt",
+        "--fe_opt",
+        choices=["Adam", "RAdam", "adam", "radam"],
+        default="Adam",
+        help="encoder optimiser",
     )
     g.add_argument(
-        "--min-opt", "--min_opt", choices=["Adam", "RAdam", "adam", "radam"], default="Adam"
+        "--min-opt",
+        "--min_opt",
+        choices=["Adam", "RAdam", "adam", "radam"],
+        default="Adam",
+        help="worker optimiser",
     )
-    g.add_argument("--lr-mode", "--lr_mode", choices=LR_MODES, default="step")
+    g.add_argument(
+        "--lr-mode",
+        "--lr_mode",
+        choices=LR_MODES,
+        default="step",
+        help="learning-rate schedule (pase.train.schedules)",
+    )
     g.add_argument(
         "--lrdec-step",
         "--lrdec_step",
@@ -159,17 +205,18 @@ def build_parser(
         help="the original's legacy option (unused there); accepted, has no effect; "
         "see --lr-warmup-steps",
     )
-    g.add_argument("--backprop-mode", "--backprop_mode", choices=BACKPROP_MODES, default="base")
+    g.add_argument(
+        "--backprop-mode",
+        "--backprop_mode",
+        choices=BACKPROP_MODES,
+        default="base",
+        help="base: every worker's loss; select_half: a random half of them each step",
+    )
     g.add_argument(
         "--grad-clip", "--grad_clip", type=float, default=0.0, help="max gradient norm (0: off)"
     )
-    g.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
-    g.add_argument(
-        "--skip-nonfinite",
-        "--skip_nonfinite",
-        action="store_true",
-        help="skip batches with NaN/Inf losses",
-    )
+    add_bool(g, "--amp", default=False, help="mixed precision (CUDA only)")
+    add_bool(g, "--skip-nonfinite", default=False, help="skip batches with NaN/Inf losses")
 
     g = p.add_argument_group("run")
     g.add_argument("--save-path", "--save_path", default="ckpt", help="checkpoints, logs, curves")
@@ -186,16 +233,15 @@ def build_parser(
     g.add_argument(
         "--log-freq", "--log_freq", type=int, default=100, help="steps between log lines"
     )
-    g.add_argument("--tensorboard", type=str2bool, default=True)
-    g.add_argument("--seed", type=int, default=2)
-    g.add_argument(
-        "--no-cuda", "--no_cuda", dest="no_cuda", action="store_true", help="train on CPU"
+    add_bool(
+        g, "--tensorboard", default=True, help="TensorBoard scalars in <save-path>/tensorboard"
     )
+    g.add_argument("--seed", type=int, default=2, help="random seed")
+    add_bool(g, "--no-cuda", default=False, help="train on CPU (as --device cpu)")
     g.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when available)")
-    g.add_argument(
+    add_bool(
+        g,
         "--no-continue",
-        "--no_continue",
-        type=str2bool,
         default=False,
         help="start afresh: remove the training states of an earlier run in --save-path",
     )
@@ -211,10 +257,9 @@ def build_parser(
         help="fresh run: start the encoder and the workers that fit from this full model "
         "(a training state of ours or frontend.* / workers.* weights); ignored when resuming",
     )
-    g.add_argument(
+    add_bool(
+        g,
         "--allow-config-change",
-        "--allow_config_change",
-        type=str2bool,
         default=False,
         help="resume even if options or input files differ from the saved run's (logged); "
         "see pase.train.fingerprint for what is compared",
