@@ -201,8 +201,9 @@ def make_stats(
     out = Path(out_file)
     if out.suffix not in (".json", ".npz"):
         raise StatsError(
-            f"--out-file {out}: statistics are written as .json or .npz, never as a pickle "
-            f"(e.g. --out-file {out.with_suffix('.json')})"
+            f"--out-file {out}: statistics are JSON now (or .npz), never a pickle: use "
+            f"--out-file {out.with_suffix('.json')} (and pase-train --stats "
+            f"{out.with_suffix('.json')})"
         )
     options.check()
     _check_one_source(data_cfg, data_dir)

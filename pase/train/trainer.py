@@ -95,6 +95,30 @@ def _optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.
     return cls(params, lr=lr)
 
 
+PICKLE_SUFFIXES = (".pkl", ".pickle")
+
+
+def pickled_stats_problem(stats: str | os.PathLike | None, legacy_pickle: bool) -> str | None:
+    """What is wrong with ``--stats`` naming a pickle (the original's ``stats.pkl``) without
+    ``--legacy-stats-pickle``: the ``.json`` to use instead (None: nothing wrong). Our
+    statistics are JSON (pase-make-stats writes ``--out-file X.json``)."""
+    if stats is None or legacy_pickle:
+        return None
+    path = Path(stats)
+    if path.suffix not in PICKLE_SUFFIXES:
+        return None
+    json_path = path.with_suffix(".json")
+    msg = f"--stats {path}: statistics are JSON now: "
+    if json_path.is_file():
+        return msg + f"use --stats {json_path}"
+    msg += (
+        f"make them with pase-make-stats ... --out-file {json_path}, then pass --stats {json_path}"
+    )
+    if path.is_file():
+        msg += " (or read this original PASE pickle as it is with --legacy-stats-pickle)"
+    return msg
+
+
 class Trainer:
     """Builds everything from parsed ``pase-train`` options and runs the loop (:meth:`fit`)."""
 
@@ -112,6 +136,9 @@ class Trainer:
         self.notes: list[str] = []  # logged when fit() starts
         self._setup_distributed()
         self.is_main = self.rank == 0
+        problem = pickled_stats_problem(args.stats, args.legacy_stats_pickle)
+        if problem is not None:
+            raise TrainingError(problem)
         # --- data (checked before anything heavy happens)
         self.train_set = self._open("train")
         self.valid_set = self._open("valid")
