@@ -25,7 +25,8 @@ Items in the fingerprint:
 Not in the fingerprint (:data:`NOT_FINGERPRINTED`), because they may legitimately change
 between a stop and a resume without changing what is trained: ``max_steps`` (train longer or
 shorter), ``epoch`` with ``step``/``constant`` schedules (train more epochs), ``log_freq``,
-``ckpt_interval``, ``max_ckpts``, ``num_workers``, ``tensorboard``, ``device`` / ``no_cuda``
+``progress_file``, ``ckpt_interval``, ``max_ckpts``, ``num_workers``, ``tensorboard``,
+``device`` / ``no_cuda``
 (move to another machine), ``validate_audio`` / ``skip_bad_audio`` (how faults are handled;
 their effect on the data is caught by ``train_files``), ``skip_nonfinite`` (the advice after
 a non-finite loss is to rerun with it), ``legacy_stats_pickle`` (a permission; the stats'
@@ -63,7 +64,7 @@ NOT_FINGERPRINTED = (
     "max_steps", "log_freq", "ckpt_interval", "max_ckpts", "num_workers", "tensorboard",
     "device", "no_cuda", "validate_audio", "skip_bad_audio", "skip_nonfinite",
     "legacy_stats_pickle", "dataset", "warmup", "hop", "save_path", "config", "no_continue",
-    "allow_config_change", "pretrained_ckpt", "net_ckpt",
+    "allow_config_change", "pretrained_ckpt", "net_ckpt", "progress_file",
 )  # fmt: skip
 #: schedules that depend on the total number of steps (so on ``epoch``)
 LENGTH_DEPENDENT_LR_MODES = ("poly", "cos")

@@ -1,9 +1,12 @@
 """What training shows: ``train.log`` lines, TensorBoard scalars, tqdm progress on a TTY, a
-JSON loss history and a loss-curve PNG per epoch (``loss_curves.png``)."""
+JSON loss history and a loss-curve PNG per epoch (``loss_curves.png``); with a progress file
+(``--progress-file /dev/tty``) one short line per log interval there too, for a terminal
+whose command's output goes to a log (a recipe's job launcher)."""
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 import warnings
@@ -32,6 +35,7 @@ class Monitor:
         enabled: bool = True,
         history: dict[str, list[dict[str, Any]]] | None = None,
         progress: bool | None = None,
+        progress_file: str | os.PathLike | None = None,
     ) -> None:
         self.save_path = Path(save_path)
         self.log_freq = log_freq
@@ -46,10 +50,16 @@ class Monitor:
         self._t0 = time.perf_counter()
         self.writer = None
         self.bar = None
+        self.progress_file: Any = None
         if not enabled:
             return
         self.save_path.mkdir(parents=True, exist_ok=True)
         self.log_file = open(self.save_path / "train.log", "a", encoding="utf-8")
+        if progress_file is not None:
+            try:
+                self.progress_file = open(progress_file, "a", encoding="utf-8")
+            except OSError as e:  # e.g. /dev/tty in a batch job: no terminal
+                self.line(f"note: --progress-file {progress_file}: cannot open ({e}); skipped")
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
@@ -80,6 +90,25 @@ class Monitor:
             self.bar.write(text)
         else:
             print(text, flush=True)
+
+    def progress(self, text: str) -> None:
+        """Write ``pase-train: <text>`` to the progress file (when there is one); a write
+        error (the terminal went away) closes it and training goes on."""
+        if self.progress_file is None:
+            return
+        try:
+            self.progress_file.write(f"pase-train: {text}\n")
+            self.progress_file.flush()
+        except OSError:
+            self._close_progress()
+
+    def _close_progress(self) -> None:
+        f, self.progress_file = self.progress_file, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
 
     def step(
         self,
@@ -122,6 +151,7 @@ class Monitor:
                 f"step {step}/{self.total_steps} epoch {epoch} loss {total:.4f} | {worker_txt} | "
                 f"lr {lr_txt} | {rate:.2f} steps/s {audio_rate:.1f} audio-s/s | {time_txt}"
             )
+            self.progress(progress_line(step, self.total_steps, epoch, total, rate))
             self.history["train"].append(
                 {"step": step, "epoch": epoch, "loss": total, "losses": means}
             )
@@ -148,6 +178,7 @@ class Monitor:
             return
         txt = " ".join(f"{k} {v:.4f}" for k, v in losses.items())
         self.line(f"valid step {step} epoch {epoch} loss {total:.4f} | {txt}")
+        self.progress(f"valid step {step} epoch {epoch} loss {total:.4f}")
         self.history["valid"].append(
             {"step": step, "epoch": epoch, "loss": total, "losses": losses}
         )
@@ -220,4 +251,29 @@ class Monitor:
             self.bar.close()
         if self.writer is not None:
             self.writer.close()
+        self._close_progress()
         self.log_file.close()
+
+
+def format_duration(seconds: float) -> str:
+    """``"2h05m"``, ``"5m46s"``, ``"9s"`` (``"?"`` when not finite)."""
+    if not math.isfinite(seconds):
+        return "?"
+    s = max(0, round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+def progress_line(step: int, total_steps: int, epoch: int, loss: float, rate: float) -> str:
+    """``step 200/1000 (20%) epoch 3 loss 1.2345 | 2.31 steps/s | ETA 5m46s``: the ETA is
+    the steps left at ``rate`` (steps/s of the last interval)."""
+    left = max(total_steps - step, 0)
+    eta = left / rate if rate > 0 else math.inf
+    pct = 100 * step // max(total_steps, 1)
+    return (
+        f"step {step}/{total_steps} ({pct}%) epoch {epoch} loss {loss:.4f} | "
+        f"{rate:.2f} steps/s | ETA {format_duration(eta)}"
+    )

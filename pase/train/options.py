@@ -233,6 +233,13 @@ def build_parser(
     g.add_argument(
         "--log-freq", "--log_freq", type=int, default=100, help="steps between log lines"
     )
+    g.add_argument(
+        "--progress-file",
+        "--progress_file",
+        help="also write one short progress line per log interval here (steps done/total, "
+        "loss, steps/s, ETA), e.g. /dev/tty: the terminal, when the output goes to a log; "
+        "skipped if it cannot be opened",
+    )
     add_bool(
         g, "--tensorboard", default=True, help="TensorBoard scalars in <save-path>/tensorboard"
     )

@@ -222,6 +222,7 @@ class Trainer:
         self.monitor = Monitor(
             self.save_path, log_freq=a.log_freq, total_steps=self.total_steps,
             tensorboard=a.tensorboard, enabled=self.is_main, history=history, progress=progress,
+            progress_file=a.progress_file,
         )  # fmt: skip
         self.resumed_from = resumed["path"] if resumed else None
 
