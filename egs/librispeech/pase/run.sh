@@ -223,7 +223,7 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
-  log "stage 3: training $fe_cfg with $net_cfg in $expdir (progress: $expdir/train.log)"
+  log "stage 3: training $fe_cfg with $net_cfg in $expdir (full log: $expdir/train.log)"
   mkdir -p "$expdir/log"
   opts=(--config "$train_config" --data-cfg data/pase_data.json --stats "$expdir/stats.json"
     --net-cfg "$net_cfg" --fe-cfg "$fe_cfg" --save-path "$expdir")
@@ -240,6 +240,8 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ] && [ -z "$pase_ckpt" ]; then
     opts+=(--device cuda)
   fi
   [ "$resume" = true ] || opts+=(--no-continue true)
+  # the full log goes to train.log; a progress line a log interval reaches the terminal
+  if [ -t 2 ]; then opts+=(--progress-file /dev/tty); fi
   if [ "$ngpu" -gt 1 ]; then
     launcher=(torchrun --standalone --nproc_per_node "$ngpu" -m pase.bin.train)
   else
