@@ -42,7 +42,9 @@ TEST = [
 ]
 
 setup(
-    name="pase",
+    # the name "pase" on PyPI is an unrelated project: the distribution is pase-speech, the
+    # import name stays pase (s3prl imports it)
+    name="pase-speech",
     version=version["__version__"],
     description="PASE / PASE+ problem-agnostic speech encoders: models, self-supervised "
     "training, Kaldi feature dumping and TIMIT hybrid ASR recipes",
