@@ -69,21 +69,11 @@ fi
 case $feats in pase|mfcc|fbank) ;; *) echo "$0: --feats must be pase, mfcc or fbank" >&2; exit 1 ;; esac
 device=cpu
 [ "$ngpu" -gt 0 ] && device=cuda
-conds=()  # the contaminated conditions (clean is the original dev/test sets)
-for c in $test_condition; do
-  case $c in
-    clean) ;;
-    noise|reverb|noise+reverb) conds+=("$c") ;;
-    *) echo "$0: --test_condition: unknown condition '$c' (clean noise reverb noise+reverb)" >&2
-       exit 1 ;;
-  esac
-done
+# shellcheck source=../../../utils/test_conditions.sh
+. utils/test_conditions.sh
+# conds: the contaminated conditions (clean is the original dev/test sets)
+parse_test_conditions "$test_condition" "$snr"
 case $probe_phones in 39|48) ;; *) echo "$0: --probe_phones must be 39 or 48" >&2; exit 1 ;; esac
-read -r snr_low snr_high snr_rest <<< "$snr"
-if [ -z "${snr_high:-}" ] || [ -n "${snr_rest:-}" ]; then
-  echo "$0: --snr takes two numbers, LOW and HIGH (dB), e.g. --snr \"0 20\"" >&2
-  exit 1
-fi
 
 log() { echo "[$(date +%H:%M:%S)] $*"; }
 sets="train dev test"

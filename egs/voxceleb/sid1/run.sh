@@ -116,20 +116,10 @@ for f in $feats; do
   run_feats+="${run_feats:+ }$f"
 done
 [ -n "$run_feats" ] || { echo "$0: no feature type left to run (--feats '$feats')" >&2; exit 1; }
-conds=()  # the contaminated test conditions (clean is data/test itself)
-for c in $test_condition; do
-  case $c in
-    clean) ;;
-    noise|reverb|noise+reverb) conds+=("$c") ;;
-    *) echo "$0: --test_condition: unknown condition '$c' (clean noise reverb noise+reverb)" >&2
-       exit 1 ;;
-  esac
-done
-read -r snr_low snr_high snr_rest <<< "$snr"
-if [ -z "${snr_high:-}" ] || [ -n "${snr_rest:-}" ]; then
-  echo "$0: --snr takes two numbers, LOW and HIGH (dB), e.g. --snr \"0 20\"" >&2
-  exit 1
-fi
+# shellcheck source=../../../utils/test_conditions.sh
+. utils/test_conditions.sh
+# conds: the contaminated test conditions (clean is data/test itself)
+parse_test_conditions "$test_condition" "$snr"
 need_noise=false; need_rir=false
 for c in "${conds[@]}"; do
   case $c in *noise*) need_noise=true ;; esac
