@@ -11,6 +11,19 @@ import torch
 
 DATA = Path(__file__).parent / "data"
 
+#: a PASE+-shaped frontend config (SincNet, dense skips, QRNN, output norm) with few
+#: channels: the tests' encoder that trains and extracts in seconds on the CPU
+TINY_FRONTEND: dict = {
+    "kwidths": [251, 20, 11, 11, 11, 11, 11, 11],
+    "strides": [1, 10, 2, 1, 2, 1, 2, 2],
+    "fmaps": [8, 8, 16, 16, 16, 16, 32, 32],
+    "emb_dim": 16,
+    "rnn_dim": 16,
+    "denseskips": True,
+    "rnn_pool": True,
+    "norm_out": True,
+}
+
 # One thread per test process: the suite runs under pytest-xdist (one process per core), and
 # OpenMP threads spinning against each other make small ops up to 100x slower under load.
 torch.set_num_threads(1)

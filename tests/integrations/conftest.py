@@ -9,18 +9,10 @@ import torch
 
 from pase.extract import load_encoder
 from pase.models.frontend import WaveFe
+from tests.conftest import TINY_FRONTEND
 
 #: a PASE+-shaped encoder (SincNet, dense skips, QRNN, output norm) with few channels
-TINY: dict[str, Any] = {
-    "kwidths": [251, 20, 11, 11, 11, 11, 11, 11],
-    "strides": [1, 10, 2, 1, 2, 1, 2, 2],
-    "fmaps": [8, 8, 16, 16, 16, 16, 32, 32],
-    "emb_dim": 16,
-    "rnn_dim": 16,
-    "denseskips": True,
-    "norm_out": True,
-    "rnn_pool": True,
-}
+TINY: dict[str, Any] = TINY_FRONTEND
 
 
 @pytest.fixture

@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TINY_FRONTEND
 from tests.utils.helpers import ROOT
 
 RECIPE = ROOT / "egs" / "iemocap" / "emo1"
 #: a small frontend (PASE+'s layout, fewer channels): the PASE stages run in seconds
-TINY_FE = {
-    "kwidths": [251, 20, 11, 11, 11, 11, 11, 11],
-    "strides": [1, 10, 2, 1, 2, 1, 2, 2],
-    "fmaps": [8, 8, 16, 16, 16, 16, 32, 32],
-    "emb_dim": 16,
-    "rnn_dim": 16,
-    "denseskips": True,
-    "rnn_pool": True,
-    "norm_out": True,
-}
+TINY_FE = TINY_FRONTEND
 
 
 def recipe_copy(tmp: Path) -> Path:

@@ -9,16 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-TINY_FRONTEND = {
-    "kwidths": [251, 20, 11, 11, 11, 11, 11, 11],
-    "strides": [1, 10, 2, 1, 2, 1, 2, 2],
-    "fmaps": [8, 8, 16, 16, 16, 16, 32, 32],
-    "emb_dim": 16,
-    "rnn_dim": 16,
-    "denseskips": True,
-    "rnn_pool": True,
-    "norm_out": True,
-}
+from tests.conftest import TINY_FRONTEND
 
 TINY_WORKERS = {
     "regr": [
