@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from pase.asr.frame_labels import PHONE_SETS, ali_to_phones
 from pase.bin import cli
+from pase.bin.parser_values import PHONE_SETS
 
 PROG = "pase-asr-ali-to-phones"
 
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.asr.frame_labels import ali_to_phones
+
     print(ali_to_phones(a.ali_dir, a.out, a.phone_set, a.phone_map))
 
 

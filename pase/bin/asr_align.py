@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 
-from pase.asr import steps
 from pase.bin import cli
 
 PROG = "pase-asr-align"
@@ -45,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.asr import steps
+
     print(
         steps.align(
             a.out,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 
-from pase.asr import steps
 from pase.bin import cli
 
 PROG = "pase-asr-decode"
@@ -47,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _main(a: argparse.Namespace) -> None:
     import torch
+
+    from pase.asr import steps
 
     if a.num_threads:
         torch.set_num_threads(a.num_threads)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 
-from pase.asr import steps
 from pase.bin import cli
 
 PROG = "pase-asr-lang"
@@ -32,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.asr import steps
+
     print(
         steps.make_lang(
             a.lang_dir,

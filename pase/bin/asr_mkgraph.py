@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 
-from pase.asr import steps
 from pase.bin import cli
 
 PROG = "pase-asr-mkgraph"
@@ -29,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.asr import steps
+
     print(
         steps.make_graph(
             a.out,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 
-from pase.asr import steps
 from pase.bin import cli
 
 PROG = "pase-asr-results"
@@ -35,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.asr import steps
+
     print(steps.write_results(a.out, a.dev, a.test, a.feat_type))
 
 

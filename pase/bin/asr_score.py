@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 
-from pase.asr import steps
 from pase.bin import cli
 
 PROG = "pase-asr-score"
@@ -28,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.asr import steps
+
     print(steps.score(a.decode_dir, a.data_dir, phone_map=a.phone_map, fold=not a.no_fold))
 
 

@@ -17,13 +17,24 @@ frame error), ``last.pt`` (resumable), ``history.json``, ``log_prior.npy``, ``in
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
-from pase.asr import steps
-from pase.asr.steps import load_targets
 from pase.bin import cli
+
+if TYPE_CHECKING:
+    from pase.asr.steps import load_targets
 
 __all__ = ["build_parser", "load_targets", "main"]
 PROG = "pase-asr-train"
+
+
+def __getattr__(name: str) -> Any:
+    # pase.asr.steps.load_targets, imported on first use (numpy): --help does not need it
+    if name == "load_targets":
+        from pase.asr.steps import load_targets
+
+        return load_targets
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _main(a: argparse.Namespace) -> None:
     import torch
+
+    from pase.asr import steps
 
     if a.num_threads:
         torch.set_num_threads(a.num_threads)

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from pase.bin import cli
-from pase.distortions import Codec2UnavailableError, Distortions
-from pase.train.options import build_parser as build_train_parser
 
 PROG = "pase-check-distortions"
 
@@ -39,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def train_config_dtrans(path: str) -> str | None:
     """The ``dtrans_cfg`` that ``pase-train --config <path>`` would use (None: none)."""
+    from pase.train.options import build_parser as build_train_parser
+
     if not Path(path).is_file():
         raise ValueError(f"--train-config {path}: no such file")
     parser = build_train_parser()
@@ -54,6 +54,8 @@ def train_config_dtrans(path: str) -> str | None:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.distortions import Distortions
+
     cfg = a.dtrans_cfg
     if a.train_config is not None:
         cfg = train_config_dtrans(a.train_config)
@@ -65,8 +67,14 @@ def _main(a: argparse.Namespace) -> None:
     print(f"{PROG}: {cfg}: usable; distortions: {names}", file=sys.stderr)
 
 
+def _errors() -> tuple[type[BaseException], ...]:
+    from pase.distortions import Codec2UnavailableError
+
+    return (Codec2UnavailableError,)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(build_parser(), _main, argv, errors=(Codec2UnavailableError,))
+    return cli.run(build_parser(), _main, argv, errors=_errors)
 
 
 if __name__ == "__main__":

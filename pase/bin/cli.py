@@ -23,14 +23,17 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
-
-from pase.io.audio import parse_channel
-from pase.io.datadir import Utterance
+# light (the standard library only): ERRORS holds it
 from pase.io.lock import LockedError
-from pase.io.tables import WSpecifier, input_files, write_features
+
+if TYPE_CHECKING:  # the rest of the library is imported when used, after parsing: building a
+    # parser (``--help``) imports neither torch nor numpy (tests/test_cli_help_fast.py)
+    import numpy as np
+
+    from pase.io.datadir import Utterance
+    from pase.io.tables import WSpecifier
 
 #: old spellings of our own options, accepted by every command with the option: alias -> name
 DEPRECATED: dict[str, str] = {
@@ -70,6 +73,9 @@ COMMAND_RENAMES: dict[str, str] = {
 
 #: errors every command reports in one line (all of pase's input errors are ValueErrors)
 ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, LockedError)
+#: a command's own known errors: the classes, or a function returning them, called after
+#: parsing (so that naming errors of a torch-importing module keeps ``--help`` light)
+Errors = Sequence[type[BaseException]] | Callable[[], Sequence[type[BaseException]]]
 
 _KEBAB = re.compile(r"^--[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -216,13 +222,13 @@ def setup_logging(verbose: bool = False) -> None:
     )
 
 
-def call(
-    prog: str, fn: Callable[[], int | None], errors: Sequence[type[BaseException]] = ()
-) -> int:
-    """``fn()``'s exit status; :data:`ERRORS` and ``errors`` become one line and status 1."""
+def call(prog: str, fn: Callable[[], int | None], errors: Errors = ()) -> int:
+    """``fn()``'s exit status; :data:`ERRORS` and ``errors`` (see :data:`Errors`) become one
+    line and status 1."""
+    known = tuple(errors if isinstance(errors, Sequence) else errors())
     try:
         return int(fn() or 0)
-    except (*ERRORS, *errors) as e:
+    except (*ERRORS, *known) as e:
         return error(prog, e)
 
 
@@ -231,11 +237,13 @@ def run(
     fn: Callable[[argparse.Namespace], int | None],
     argv: Sequence[str] | None = None,
     *,
-    errors: Sequence[type[BaseException]] = (),
+    errors: Errors = (),
     log: bool = False,
 ) -> int:
     """The skeleton of a command: parse ``argv``, (``log``: set up logging, ``--verbose``
-    for DEBUG), then ``fn(args)`` through :func:`call`."""
+    for DEBUG), then ``fn(args)`` through :func:`call`. Only parsing happens before
+    ``fn``: a command imports the library it calls in ``fn`` (and ``errors``), so that
+    ``--help`` is fast."""
     args = p.parse_args(argv)
     if log:
         setup_logging(getattr(args, "verbose", False))
@@ -331,6 +339,8 @@ def add_verbose(p: Container) -> None:
 
 def channel_type(text: str) -> int | str:
     """argparse ``type`` of ``--channel``: a 0-based index or ``mix``."""
+    from pase.io.audio import parse_channel
+
     try:
         return parse_channel(text)
     except ValueError as e:
@@ -417,6 +427,8 @@ def write_table(
     """The extraction commands' last step: :func:`write_features` with the shared options
     (``input``, ``compress``, ``utt2num_frames``, ``skip_short``, ``channel``), then a
     one-line summary on stderr."""
+    from pase.io.tables import input_files, write_features
+
     res = write_features(
         utterances,
         wspec,

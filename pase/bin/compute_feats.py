@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from pase.bin import cli
-from pase.features.kaldi import FrameOptions, KaldiFeatures
+
+if TYPE_CHECKING:
+    from pase.features.kaldi import KaldiFeatures
 
 PROG = "pase-compute-feats"
 
@@ -48,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def features_from_args(args: argparse.Namespace) -> KaldiFeatures:
     """The feature pipeline of the parsed command line."""
+    from pase.features.kaldi import FrameOptions, KaldiFeatures
+
     frame = FrameOptions(
         dither=args.dither,
         low_freq=args.low_freq,

@@ -24,9 +24,12 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from typing import TYPE_CHECKING
 
 from pase.bin import cli, compute_feats
-from pase.features.dump import DumpOptions, dump_features
+
+if TYPE_CHECKING:
+    from pase.features.dump import DumpOptions
 
 PROG = "pase-dump-feats"
 
@@ -112,6 +115,8 @@ def kaldi_options(args: argparse.Namespace) -> dict:
 
 
 def options_from_args(args: argparse.Namespace) -> DumpOptions:
+    from pase.features.dump import DumpOptions
+
     return DumpOptions(
         feat_type=args.feat_type,
         nj=args.nj,
@@ -136,6 +141,8 @@ def options_from_args(args: argparse.Namespace) -> DumpOptions:
 
 
 def _main(args: argparse.Namespace) -> None:
+    from pase.features.dump import dump_features
+
     dump_features(
         args.data_dir,
         args.dump_dir,

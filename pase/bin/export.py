@@ -18,8 +18,7 @@ import argparse
 import sys
 
 from pase.bin import cli
-from pase.export import FORMATS, export_encoder
-from pase.extract import load_encoder
+from pase.bin.parser_values import EXPORT_FORMATS
 
 PROG = "pase-export"
 
@@ -27,7 +26,7 @@ PROG = "pase-export"
 def build_parser() -> argparse.ArgumentParser:
     p = cli.parser(PROG, __doc__, examples=True)
     p.add_argument("out", help="file to write (e.g. exp/pase+.pt or exp/pase+.onnx)")
-    p.add_argument("--format", choices=FORMATS, default="torchscript", help="file format")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="torchscript", help="file format")
     cli.add_fe_cfg(p)
     cli.add_ckpt(p)
     cli.add_seed(p, help="seed of the random weights without --ckpt, and of the check input")
@@ -48,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.export import export_encoder
+    from pase.extract import load_encoder
+
     model = load_encoder(a.fe_cfg, a.ckpt, "cpu", seed=a.seed)
     report = export_encoder(
         model,

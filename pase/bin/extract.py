@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-
-import torch
+from typing import TYPE_CHECKING
 
 from pase.bin import cli
-from pase.extract import PCM_FORMATS, encoder_function, load_encoder, write_stream_features
-from pase.io.tables import WSpecifier, input_files, parse_wspecifier, read_input
-from pase.models.frontend import WaveFe
+from pase.bin.parser_values import STREAM_FORMATS
+
+if TYPE_CHECKING:
+    from pase.io.tables import WSpecifier
+    from pase.models.frontend import WaveFe
 
 MODES = ("avg_norm", "avg_concat", "avg_norm_concat")
 PROG = "pase-extract"
@@ -62,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--stream-format",
-        choices=sorted(PCM_FORMATS),
+        choices=STREAM_FORMATS,
         default="s16le",
         help="--stream sample format: 16-bit signed or 32-bit float, little-endian",
     )
@@ -79,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> None:
+    import torch
+
+    from pase.extract import encoder_function, load_encoder
+    from pase.io.tables import parse_wspecifier, read_input
+
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     wspec = parse_wspecifier(args.wspecifier)
@@ -121,6 +127,9 @@ def _check_stream_options(args: argparse.Namespace) -> None:
 
 def _stream(args: argparse.Namespace, model: WaveFe, wspec: WSpecifier) -> None:
     """--stream: the library's streaming writer on stdin or the named file."""
+    from pase.extract import write_stream_features
+    from pase.io.tables import input_files
+
     if args.input == "-":
         source, protect = sys.stdin.buffer, []
     else:

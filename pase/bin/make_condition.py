@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from pase.bin import cli
-from pase.distortions.conditions import CONDITIONS, ConditionSpec, make_condition
+from pase.bin.parser_values import CONDITIONS
 
 PROG = "pase-make-condition"
 
@@ -58,6 +58,8 @@ def _say(msg: str) -> None:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.distortions.conditions import ConditionSpec, make_condition
+
     spec = ConditionSpec(a.condition, (a.snr[0], a.snr[1]), a.seed)
     make_condition(
         a.src,

@@ -32,7 +32,7 @@ import sys
 from collections.abc import Sequence
 
 from pase.bin import cli
-from pase.data.data_cfg import SPLITS, DataCfgOptions, DataCfgSources, write_data_cfg
+from pase.bin.parser_values import DATA_CFG_SPLITS
 
 log = logging.getLogger("pase-make-data-cfg")
 
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="filename -> speaker map: JSON object, '<file> <spk>' text, or legacy .npy pickle",
     )
     k = p.add_argument_group("Kaldi data dirs (wav.scp, utt2spk, optional segments)")
-    for split in SPLITS:
+    for split in DATA_CFG_SPLITS:
         cli.add(k, f"--{split}-dir", original=True, help=f"{split} data dir")
     cli.add(
         p,
@@ -98,6 +98,8 @@ def _say(msg: str) -> None:
 
 
 def _main(args: argparse.Namespace) -> None:
+    from pase.data.data_cfg import DataCfgOptions, DataCfgSources, write_data_cfg
+
     sources = DataCfgSources(
         train_dir=args.train_dir,
         valid_dir=args.valid_dir,

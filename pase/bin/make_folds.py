@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 from pase.bin import cli
-from pase.corpus.iemocap import loso_folds, write_folds
 
 PROG = "pase-make-folds"
 
@@ -46,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.corpus.iemocap import loso_folds, write_folds
+
     folds = loso_folds(a.groups, dev_offset=a.dev_offset)
     labels_root = a.labels_root or a.feats_root
     sizes = write_folds(

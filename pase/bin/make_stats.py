@@ -30,9 +30,8 @@ import sys
 from collections.abc import Sequence
 
 from pase.bin import cli
+from pase.bin.parser_values import STD_MODES
 from pase.constants import HOP
-from pase.targets.compute import StatsOptions, make_stats
-from pase.targets.stats import STD_MODES
 from pase.train.options import str2bool
 
 log = logging.getLogger("pase-make-stats")
@@ -99,6 +98,8 @@ def _say(msg: str) -> None:
 
 
 def _main(args: argparse.Namespace) -> None:
+    from pase.targets.compute import StatsOptions, make_stats
+
     options = StatsOptions(
         split=args.split,
         data_root=args.data_root,

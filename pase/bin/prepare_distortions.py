@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from pase.bin import cli
-from pase.distortions.assets import RIR_METHODS, AssetSettings, prepare_distortions
+from pase.bin.parser_values import ASSET_SETTINGS, RIR_METHODS
 
 PROG = "pase-prepare-distortions"
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--musan", help="MUSAN folder (or the folder holding it): add its noises")
     cli.add_seed(p)
-    d = AssetSettings()
+    d = argparse.Namespace(**ASSET_SETTINGS)
     p.add_argument(
         "--num-bandrop", type=int, default=d.num_bandrop, help="band-stop filters (default 8)"
     )
@@ -84,6 +84,8 @@ def _say(msg: str) -> None:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.distortions.assets import AssetSettings, prepare_distortions
+
     settings = AssetSettings(
         seed=a.seed,
         num_bandrop=a.num_bandrop,

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from pase.bin import cli
-from pase.corpus.iemocap import MIN_SECONDS, SESSIONS, IemocapError, prepare_iemocap
-from pase.io.audio import audio_instead_of
+from pase.bin.parser_values import IEMOCAP_MIN_SECONDS as MIN_SECONDS
+from pase.bin.parser_values import IEMOCAP_SESSIONS as SESSIONS
 
 PROG = "pase-prepare-iemocap"
 
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> None:
+    from pase.corpus.iemocap import IemocapError, prepare_iemocap
+    from pase.io.audio import audio_instead_of
+
     for path, expected in (
         (args.corpus_dir, "the IEMOCAP folder holding Session1..5"),
         (args.out_dir, "a folder for the session data dirs"),

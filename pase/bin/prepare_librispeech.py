@@ -12,9 +12,6 @@ import argparse
 import sys
 
 from pase.bin import cli
-from pase.corpus.librispeech import LibriSpeechError, prepare_librispeech
-from pase.io.audio import audio_instead_of
-from pase.io.datadir import validate_data_dir
 
 PROG = "pase-prepare-librispeech"
 
@@ -47,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> None:
+    from pase.corpus.librispeech import LibriSpeechError, prepare_librispeech
+    from pase.io.audio import audio_instead_of
+    from pase.io.datadir import validate_data_dir
+
     for path, expected in (
         (args.corpus_dir, "the LibriSpeech folder holding the subset folders"),
         (args.data_dir, "a Kaldi data dir to write"),

@@ -15,12 +15,27 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pase.bin import cli
-from pase.corpus.openslr_rirs import ROOMS, RirListError, prepare_cfg, read_rir_list, select_rirs
+from pase.bin.parser_values import OPENSLR_ROOMS as ROOMS
 
-__all__ = ["RirListError", "build_parser", "main", "read_rir_list", "select_rirs"]
+if TYPE_CHECKING:
+    from pase.corpus.openslr_rirs import RirListError, prepare_cfg, read_rir_list, select_rirs
+
+__all__ = ["RirListError", "build_parser", "main", "prepare_cfg", "read_rir_list", "select_rirs"]
 PROG = "pase-prepare-openslr-rirs"
+#: the names of :mod:`pase.corpus.openslr_rirs` this module gives too, imported on first use
+#: (that module imports torch: ``--help`` does not need it)
+_LIBRARY = ("RirListError", "prepare_cfg", "read_rir_list", "select_rirs")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LIBRARY:
+        from pase.corpus import openslr_rirs
+
+        return getattr(openslr_rirs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> None:
+    from pase.corpus.openslr_rirs import prepare_cfg
+
     ratios = {room: getattr(args, f"{room.replace('room', '')}_room_ratio") for room in ROOMS}
     cfg = prepare_cfg(
         args.data_root,

@@ -23,9 +23,6 @@ import argparse
 import sys
 
 from pase.bin import cli
-from pase.corpus.voxceleb import VoxCelebError, encoder_min_samples, prepare_voxceleb
-from pase.io.audio import audio_instead_of
-from pase.io.datadir import validate_data_dir
 
 PROG = "pase-prepare-voxceleb"
 
@@ -62,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.corpus.voxceleb import VoxCelebError, encoder_min_samples, prepare_voxceleb
+    from pase.io.audio import audio_instead_of
+    from pase.io.datadir import validate_data_dir
+
     for path, expected in (
         (a.voxceleb_dir, "the VoxCeleb1 folder holding wav/"),
         (a.data_dir, "a folder for the data dirs"),

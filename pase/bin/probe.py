@@ -30,9 +30,7 @@ import sys
 from pathlib import Path
 
 from pase.bin import cli
-from pase.downstream.experiment import INPUTS, ProbeExperiment, run_experiment
-from pase.downstream.heads import POOLINGS
-from pase.downstream.train import TASKS, ProbeConfig
+from pase.bin.parser_values import PROBE_INPUTS, PROBE_POOLINGS, PROBE_TASKS
 
 PROG = "pase-probe"
 
@@ -55,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dev", required=True, type=Path, help="dev split (chooses the epoch)")
     g.add_argument("--test", required=True, type=Path, help="test split (scored)")
     g.add_argument("--labels", default="utt2spk", help="label file in each split (utt2spk)")
-    g.add_argument("--task", choices=TASKS, default="utt", help="utt: per utterance; frame")
-    g.add_argument("--inputs", choices=INPUTS, default="feats", help="feats.scp or the audio")
+    g.add_argument("--task", choices=PROBE_TASKS, default="utt", help="utt: per utterance; frame")
+    g.add_argument("--inputs", choices=PROBE_INPUTS, default="feats", help="feats.scp or the audio")
     g.add_argument("--out-dir", required=True, type=Path, help="results folder")
     cli.add_channel(g)
     g = p.add_argument_group("encoder (--inputs wav)")
@@ -69,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--freeze-bn", action="store_true", help="fine-tuning: BatchNorm frozen")
     g.add_argument("--encoder-lr", type=float, default=1e-5, help="encoder learning rate")
     g = p.add_argument_group("head and training")
-    g.add_argument("--pooling", choices=POOLINGS, default="mean", help="utterance pooling")
+    g.add_argument("--pooling", choices=PROBE_POOLINGS, default="mean", help="utterance pooling")
     g.add_argument("--hidden", type=int, default=0, help="MLP hidden units (0: linear)")
     g.add_argument("--dropout", type=float, default=0.1)
     g.add_argument("--lr", type=float, default=1e-3, help="head learning rate")
@@ -84,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.downstream.experiment import ProbeExperiment, run_experiment
+    from pase.downstream.train import ProbeConfig
+
     if a.num_threads:
         import torch
 

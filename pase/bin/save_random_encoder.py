@@ -16,8 +16,6 @@ import sys
 from pathlib import Path
 
 from pase.bin import cli
-from pase.extract import load_encoder
-from pase.io.atomic import torch_save_atomic
 
 PROG = "pase-save-random-encoder"
 
@@ -31,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.extract import load_encoder
+    from pase.io.atomic import torch_save_atomic
+
     model = load_encoder(a.fe_cfg, None, "cpu", seed=a.seed)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     torch_save_atomic(model.state_dict(), a.out)

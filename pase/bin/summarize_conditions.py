@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pase.asr.condition_results import write_condition_results
 from pase.bin import cli
 
 PROG = "pase-summarize-conditions"
@@ -32,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.asr.condition_results import write_condition_results
+
     conditions: dict[str, str] = {}
     for arg in a.conditions:
         name, eq, folder = arg.partition("=")

@@ -20,8 +20,6 @@ import sys
 from pathlib import Path
 
 from pase.bin import cli
-from pase.downstream.metrics import pool_results, summary_table
-from pase.io.atomic import write_text_atomic
 
 PROG = "pase-summarize-probes"
 
@@ -45,6 +43,9 @@ def _load(path: str) -> dict:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.downstream.metrics import pool_results, summary_table
+    from pase.io.atomic import write_text_atomic
+
     table: dict[str, dict] = {}
     for arg in a.results:
         name, eq, paths = arg.partition("=")

@@ -20,7 +20,6 @@ import argparse
 import sys
 
 from pase.bin import cli
-from pase.distortions.conditions import simulate_files
 
 PROG = "pase-synth-distortions"
 
@@ -43,6 +42,8 @@ def _say(msg: str) -> None:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.distortions.conditions import simulate_files
+
     res = simulate_files(
         a.out_dir,
         seed=a.seed,

@@ -17,14 +17,13 @@ import argparse
 import sys
 
 from pase.bin import cli
-from pase.corpus.espeak import EspeakUnavailable
-from pase.corpus.synth_iemocap import SynthIemocapSettings, make_synthetic_iemocap
+from pase.bin.parser_values import SYNTH_IEMOCAP_SETTINGS
 
 PROG = "pase-synth-iemocap"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = SynthIemocapSettings()
+    d = argparse.Namespace(**SYNTH_IEMOCAP_SETTINGS)
     p = cli.parser(PROG, __doc__, examples=True)
     p.add_argument(
         "out_dir", help="output folder (the tree goes to <out_dir>/IEMOCAP_full_release)"
@@ -55,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.corpus.synth_iemocap import SynthIemocapSettings, make_synthetic_iemocap
+
     settings = SynthIemocapSettings(
         num_sessions=a.num_sessions,
         utts_per_emotion=a.utts_per_emotion,
@@ -71,8 +72,14 @@ def _main(a: argparse.Namespace) -> None:
     )
 
 
+def _errors() -> tuple[type[BaseException], ...]:
+    from pase.corpus.espeak import EspeakUnavailable
+
+    return (EspeakUnavailable,)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(build_parser(), _main, argv, errors=(EspeakUnavailable,))
+    return cli.run(build_parser(), _main, argv, errors=_errors)
 
 
 if __name__ == "__main__":

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from pase.bin import cli
-from pase.corpus.espeak import EspeakUnavailable
-from pase.corpus.synth_librispeech import SubsetSpec, SynthSettings, make_synthetic_librispeech
+
+if TYPE_CHECKING:
+    from pase.corpus.synth_librispeech import SubsetSpec
 
 
 def _subset(text: str) -> tuple[str, SubsetSpec]:
+    from pase.corpus.synth_librispeech import SubsetSpec
+
     try:
         name, spk, chap, utt = text.split(":")
         return name, SubsetSpec(int(spk), int(chap), int(utt))
@@ -51,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(args: argparse.Namespace) -> None:
+    from pase.corpus.synth_librispeech import SynthSettings, make_synthetic_librispeech
+
     kw: dict = {"seed": args.seed, "num_noises": args.num_noises, "num_rirs": args.num_rirs}
     if args.subset:
         kw["subsets"] = dict(args.subset)
@@ -69,8 +75,14 @@ def _main(args: argparse.Namespace) -> None:
     )
 
 
+def _errors() -> tuple[type[BaseException], ...]:
+    from pase.corpus.espeak import EspeakUnavailable
+
+    return (EspeakUnavailable,)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(build_parser(), _main, argv, errors=(EspeakUnavailable,))
+    return cli.run(build_parser(), _main, argv, errors=_errors)
 
 
 if __name__ == "__main__":

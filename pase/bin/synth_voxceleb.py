@@ -18,14 +18,13 @@ import argparse
 import sys
 
 from pase.bin import cli
-from pase.corpus.espeak import EspeakUnavailable
-from pase.corpus.synth_voxceleb import VoxSynthSettings, make_synthetic_voxceleb
+from pase.bin.parser_values import SYNTH_VOXCELEB_SETTINGS
 
 PROG = "pase-synth-voxceleb"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = VoxSynthSettings()
+    d = argparse.Namespace(**SYNTH_VOXCELEB_SETTINGS)
     p = cli.parser(PROG, __doc__, examples=True)
     p.add_argument("out_dir", help="corpus root to create")
     p.add_argument("--num-speakers", type=int, default=d.num_speakers, help="(default 12)")
@@ -43,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.corpus.synth_voxceleb import VoxSynthSettings, make_synthetic_voxceleb
+
     settings = VoxSynthSettings(
         num_speakers=a.num_speakers, videos=a.videos, utterances=a.utterances,
         dev_per_speaker=a.dev_per_speaker, test_per_speaker=a.test_per_speaker,
@@ -57,8 +58,14 @@ def _main(a: argparse.Namespace) -> None:
     )
 
 
+def _errors() -> tuple[type[BaseException], ...]:
+    from pase.corpus.espeak import EspeakUnavailable
+
+    return (EspeakUnavailable,)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(build_parser(), _main, argv, errors=(EspeakUnavailable,))
+    return cli.run(build_parser(), _main, argv, errors=_errors)
 
 
 if __name__ == "__main__":

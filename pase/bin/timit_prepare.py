@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 
 from pase.bin import cli
-from pase.corpus.timit import prepare_timit
 
 PROG = "pase-prepare-timit"
 
@@ -29,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.corpus.timit import prepare_timit
+
     counts = prepare_timit(
         a.timit,
         a.data_dir,

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 
 from pase.bin import cli
-from pase.corpus.espeak import EspeakUnavailable
-from pase.corpus.synth_timit import make_synthetic_timit
 
 PROG = "pase-synth-timit"
 
@@ -33,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _main(a: argparse.Namespace) -> None:
+    from pase.corpus.synth_timit import make_synthetic_timit
+
     out = make_synthetic_timit(
         a.out,
         train_speakers=a.train_speakers,
@@ -46,8 +46,14 @@ def _main(a: argparse.Namespace) -> None:
     print(f"{out['speakers']} speakers, {out['utterances']} utterances in {a.out}")
 
 
+def _errors() -> tuple[type[BaseException], ...]:
+    from pase.corpus.espeak import EspeakUnavailable
+
+    return (EspeakUnavailable,)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(build_parser(), _main, argv, errors=(EspeakUnavailable,), log=True)
+    return cli.run(build_parser(), _main, argv, errors=_errors, log=True)
 
 
 if __name__ == "__main__":

@@ -18,36 +18,41 @@ import sys
 import configargparse
 
 from pase.bin import cli
-from pase.data import AudioValidationError, DataConfigError
-from pase.distortions import DistortionConfigError
-from pase.io.audio import AudioError
-from pase.io.datadir import DataDirError
-from pase.io.lock import LockedError
-from pase.models.checkpoint import CheckpointError
-from pase.targets.stats import StatsError
+
+# light (configargparse and the standard library): the parser; the trainer (torch) is imported
+# after parsing, so that --help is fast
 from pase.train.options import build_parser as build_train_parser
 from pase.train.options import parse_options
-from pase.train.signals import Interrupted
-from pase.train.trainer import TrainingError, train
-from pase.workers.config import WorkersConfigError
-
-ERRORS = (
-    TrainingError,
-    AudioError,
-    AudioValidationError,
-    CheckpointError,
-    DataConfigError,
-    DataDirError,
-    DistortionConfigError,
-    LockedError,
-    StatsError,
-    WorkersConfigError,
-    ValueError,
-    OSError,
-)
-
 
 PROG = "pase-train"
+
+
+def errors() -> tuple[type[BaseException], ...]:
+    """The errors ``pase-train`` reports in one line (status 1), imported when called."""
+    from pase.data import AudioValidationError, DataConfigError
+    from pase.distortions import DistortionConfigError
+    from pase.io.audio import AudioError
+    from pase.io.datadir import DataDirError
+    from pase.io.lock import LockedError
+    from pase.models.checkpoint import CheckpointError
+    from pase.targets.stats import StatsError
+    from pase.train.trainer import TrainingError
+    from pase.workers.config import WorkersConfigError
+
+    return (
+        TrainingError,
+        AudioError,
+        AudioValidationError,
+        CheckpointError,
+        DataConfigError,
+        DataDirError,
+        DistortionConfigError,
+        LockedError,
+        StatsError,
+        WorkersConfigError,
+        ValueError,
+        OSError,
+    )
 
 
 def build_parser() -> configargparse.ArgumentParser:
@@ -58,6 +63,9 @@ def build_parser() -> configargparse.ArgumentParser:
 
 
 def _train(args) -> int:
+    from pase.train.signals import Interrupted
+    from pase.train.trainer import train
+
     try:
         train(args)
     except Interrupted as e:
@@ -69,7 +77,7 @@ def _train(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when done, 1 on an error, 143 / 130 when stopped by SIGTERM / SIGINT."""
     args = parse_options(argv, build_parser())
-    return cli.call(PROG, lambda: _train(args), ERRORS)
+    return cli.call(PROG, lambda: _train(args), errors)
 
 
 if __name__ == "__main__":
