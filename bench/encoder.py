@@ -31,6 +31,7 @@ import time
 
 import torch
 
+from pase.allocator import loaded_allocator, reexec_with_jemalloc
 from pase.models.frontend import wf_builder
 
 SR = 16000
@@ -142,13 +143,17 @@ def main() -> None:
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cfg", default="PASE+", help=argparse.SUPPRESS)
     args = p.parse_args()
+    reexec_with_jemalloc()  # as pase-train / pase-extract do (pase.allocator)
     if args.long_child:
         long_audio_child(args.hours, args.cfg, args.chunk_seconds)
         return
 
     torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}")
+    print(
+        f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, "
+        f"allocator {loaded_allocator() or 'system malloc'}"
+    )
     print(f"{'model':7} {'device':6} {'input':>12} {'RTF median':>11} {'RTF best':>9}")
     for dev in devices:
         for name in ("PASE", "PASE+"):

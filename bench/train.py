@@ -27,6 +27,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from pase.allocator import loaded_allocator, reexec_with_jemalloc
 from pase.train.options import parse_options
 from pase.train.trainer import Trainer
 
@@ -76,6 +77,7 @@ def main() -> None:
     p.add_argument("--num_workers", type=int, default=2, help="DataLoader processes")
     p.add_argument("--device", default="cpu")
     args = p.parse_args()
+    reexec_with_jemalloc()  # as pase-train does (pase.allocator)
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +120,8 @@ def main() -> None:
     print(
         f"{args.fe_cfg} + {args.net_cfg} ({len(trainer.model.workers)} workers, {n_params:.1f} M "
         f"parameters), distortions {dist}, batch {args.batch} x {args.seconds:g} s, "
-        f"{args.device}, {torch.get_num_threads()} threads"
+        f"{args.device}, {torch.get_num_threads()} threads, allocator "
+        f"{loaded_allocator() or 'system malloc'}"
     )
     print(f"step {step:.2f} s (median of {len(walls)}): {1 / step:.3f} steps/s, "
           f"{audio / step:.1f} audio-s/s (chunks only; the encoder also sees 2 x {audio:g} s "

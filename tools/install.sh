@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the recipes need, idempotently (rerun at will):
-#   1. Debian packages (sox, espeak-ng, flite, shellcheck) when running as root with apt;
+#   1. Debian packages (sox, espeak-ng, flite, shellcheck, jemalloc) when running as root with apt;
 #   2. a Python virtual environment in tools/venv (override with PASE_VENV=...);
 #   3. PyTorch (2.13.0 by default; set TORCH_SPEC, e.g. "torch==2.5.1", to choose, and
 #      TORCH_INDEX_URL, e.g. https://download.pytorch.org/whl/cpu, for another wheel index);
@@ -28,7 +28,7 @@ done
 log() { echo "[install] $*"; }
 
 if $use_apt; then
-  pkgs=(sox libsox-fmt-all flac espeak-ng libespeak-ng1 flite shellcheck)
+  pkgs=(sox libsox-fmt-all flac espeak-ng libespeak-ng1 flite shellcheck libjemalloc2)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

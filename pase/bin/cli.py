@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-# light (the standard library only): ERRORS holds it
+# light (the standard library only)
+from pase.allocator import reexec_with_jemalloc
 from pase.io.lock import LockedError
 
 if TYPE_CHECKING:  # the rest of the library is imported when used, after parsing: building a
@@ -239,15 +240,23 @@ def run(
     *,
     errors: Errors = (),
     log: bool = False,
+    jemalloc: bool = False,
 ) -> int:
     """The skeleton of a command: parse ``argv``, (``log``: set up logging, ``--verbose``
     for DEBUG), then ``fn(args)`` through :func:`call`. Only parsing happens before
     ``fn``: a command imports the library it calls in ``fn`` (and ``errors``), so that
-    ``--help`` is fast."""
+    ``--help`` is fast. ``jemalloc``: a command run from the command line (``argv`` None)
+    restarts itself once with jemalloc preloaded when installed (:mod:`pase.allocator`)."""
     args = p.parse_args(argv)
     if log:
         setup_logging(getattr(args, "verbose", False))
-    return call(p.prog, lambda: fn(args), errors)
+
+    def go() -> int | None:
+        if jemalloc and argv is None:
+            reexec_with_jemalloc()
+        return fn(args)
+
+    return call(p.prog, go, errors)
 
 
 # --------------------------------------------------------------------------- shared options

@@ -154,7 +154,7 @@ def _main(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(build_parser(), _main, argv)
+    return cli.run(build_parser(), _main, argv, jemalloc=True)
 
 
 if __name__ == "__main__":

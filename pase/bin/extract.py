@@ -155,7 +155,7 @@ def _stream(args: argparse.Namespace, model: WaveFe, wspec: WSpecifier) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.run(build_parser(), _main, argv)
+    return cli.run(build_parser(), _main, argv, jemalloc=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import sys
 
 import configargparse
 
+from pase.allocator import reexec_with_jemalloc
 from pase.bin import cli
 
 # light (configargparse and the standard library): the parser; the trainer (torch) is imported
@@ -77,7 +78,13 @@ def _train(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: 0 when done, 1 on an error, 143 / 130 when stopped by SIGTERM / SIGINT."""
     args = parse_options(argv, build_parser())
-    return cli.call(PROG, lambda: _train(args), errors)
+
+    def go() -> int:
+        if argv is None:  # the command line: restart with jemalloc when installed
+            reexec_with_jemalloc()
+        return _train(args)
+
+    return cli.call(PROG, go, errors)
 
 
 if __name__ == "__main__":

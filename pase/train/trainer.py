@@ -44,6 +44,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
+from pase.allocator import loaded_allocator
 from pase.constants import SAMPLE_RATE
 from pase.data import AudioSet, ChunkBatch, build_chunk_loader, open_audio_set
 from pase.data.loader import ChunkLoader
@@ -119,6 +120,20 @@ def pickled_stats_problem(stats: str | os.PathLike | None, legacy_pickle: bool) 
     return msg
 
 
+def allocator_note(device: torch.device) -> str:
+    """One log line: the malloc library in use, with advice when CPU training runs on the
+    system malloc (:mod:`pase.allocator`)."""
+    lib = loaded_allocator()
+    if lib is not None:
+        return f"allocator: {lib}"
+    if device.type != "cpu":
+        return "allocator: the system malloc"
+    return (
+        "allocator: the system malloc; CPU training steps are ~1.6x faster with jemalloc "
+        "(Debian/Ubuntu: apt install libjemalloc2; pase-train then preloads it)"
+    )
+
+
 class Trainer:
     """Builds everything from parsed ``pase-train`` options and runs the loop (:meth:`fit`)."""
 
@@ -136,6 +151,7 @@ class Trainer:
         self.notes: list[str] = []  # logged when fit() starts
         self._setup_distributed()
         self.is_main = self.rank == 0
+        self.notes.append(allocator_note(self.device))
         problem = pickled_stats_problem(args.stats, args.legacy_stats_pickle)
         if problem is not None:
             raise TrainingError(problem)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from pase.allocator import find_jemalloc
 from pase.bin.train import main
 from pase.train import state as st
 from tests.train.conftest import train_args
@@ -54,6 +55,9 @@ def test_torchrun_two_processes_gloo(tiny_setup, tmp_path: Path) -> None:
     assert state["world_size"] == 2 and len(state["rng"]) == 2
     log = (save / "train.log").read_text()
     assert log.count("valid step 0 ") == 1  # rank 0 logs alone
+    if find_jemalloc() is not None and "PASE_ALLOCATOR" not in os.environ:
+        # each rank restarted itself with jemalloc preloaded (same pid for torchrun)
+        assert "allocator: " in log and "jemalloc" in log.split("allocator: ")[1].split()[0]
     # each process ran half of the global batches: 3 global batches of 2 x 2 per epoch
     steps = state["step"]
     assert steps == 2 * state["loader"]["batches_per_epoch"]
