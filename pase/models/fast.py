@@ -27,11 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pase.models.fft_conv import fft_conv1d, weight_spectrum
 from pase.models.modules import FeBlock, fold_batchnorm
 
 __all__ = ["FastConvStack", "fft_conv1d", "pool_frames", "supports", "weight_spectrum"]
 
-NFFT = 64
+NFFT = 64  # block size of the eval path's FFT convolutions
 SINC_PIECE = 2048
 #: FFT convolution only where the cached weight spectra stay small (C_in' x C_out <= 256 x 256,
 #: 17 MB): for wider layers the spectra (6x the weights) make the GEMMs memory-bound.
@@ -52,44 +53,6 @@ def supports(blocks: nn.ModuleList) -> bool:
         if b.dilation != 1 or not (b.act is None or isinstance(b.act, (nn.PReLU, nn.ReLU))):
             return False
     return True
-
-
-def weight_spectrum(weight: Tensor, nfft: int) -> Tensor:
-    """``(C_out, C_in, k)`` -> ``(F, C_in, C_out)`` spectra of the flipped kernel, the layout
-    :func:`fft_conv1d` multiplies with."""
-    spec = torch.fft.rfft(weight.flip(-1).float(), n=nfft)
-    return spec.permute(2, 1, 0).contiguous()
-
-
-def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None) -> Tensor:
-    """'valid' stride-1 ``F.conv1d`` by overlap-save FFT blocks.
-
-    Args:
-        x: ``(B, C_in, L)``.
-        spec: :func:`weight_spectrum` of the ``(C_out, C_in, k)`` kernel (its FFT size sets
-            the block size).
-        k: kernel width.
-        bias: ``(C_out,)`` or None.
-
-    Returns:
-        ``(B, C_out, L - k + 1)``.
-    """
-    b, c_in, length = x.shape
-    n_bins, _, c_out = spec.shape
-    nfft = 2 * (n_bins - 1)
-    step = nfft - k + 1
-    l_out = length - k + 1
-    n_blocks = -(-l_out // step)
-    need = (n_blocks - 1) * step + nfft
-    frames = F.pad(x.float(), (0, need - length)).unfold(-1, nfft, step)  # (B, C_in, N, nfft)
-    spec_x = torch.fft.rfft(frames, n=nfft)  # (B, C_in, N, F)
-    spec_x = spec_x.permute(3, 0, 2, 1).reshape(n_bins, b * n_blocks, c_in)
-    spec_y = torch.bmm(spec_x, spec)  # (F, B * N, C_out)
-    if bias is not None:  # a constant is nfft times itself in the DC bin: no extra pass
-        spec_y[0] += nfft * bias.float()
-    spec_y = spec_y.view(n_bins, b, n_blocks, c_out).permute(1, 3, 2, 0)
-    y = torch.fft.irfft(spec_y, n=nfft)[..., k - 1 :]  # (B, C_out, N, step)
-    return y.reshape(b, c_out, n_blocks * step)[..., :l_out].to(x.dtype)
 
 
 def _act(block: FeBlock, h: Tensor, channel_dim: int) -> Tensor:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pase.constants import SAMPLE_RATE
+from pase.models.fft_conv import conv1d_fft, wants_fft
 
 __all__ = ["FeBlock", "SincConv", "batch_norm_groups", "fold_batchnorm", "same_padding"]
 
@@ -301,7 +302,8 @@ def fold_batchnorm(
 def _conv1d(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, dilation: int
 ) -> torch.Tensor:
-    """``F.conv1d`` ('valid'), computed as one matrix product when ``k == 2 * stride``.
+    """``F.conv1d`` ('valid'), computed as one matrix product when ``k == 2 * stride``, or
+    by FFT blocks where :func:`pase.models.fft_conv.wants_fft` measured it faster.
 
     The original's second layer (k 20, stride 10) is slow as a direct convolution; reshaping
     the input into hops of ``stride`` samples turns it into a GEMM with identical results.
@@ -319,4 +321,6 @@ def _conv1d(
         if bias is not None:
             y = y + bias
         return y.transpose(1, 2)
+    if wants_fft(x, weight, stride, dilation):
+        return conv1d_fft(x, weight, bias, stride)
     return F.conv1d(x, weight, bias, stride=stride, dilation=dilation)

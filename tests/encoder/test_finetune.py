@@ -86,6 +86,11 @@ def test_gradients_flow_and_padding_gets_none() -> None:
 
 def test_freeze_bn_encodes_each_example_as_alone() -> None:
     m = _model().freeze_bn()
+    # the padded batch goes through the plain per-group path; an example alone would take
+    # the time-major training path (pase.models.fast_train, equal to it in float64), and in
+    # float32 a PReLU input within rounding of 0 can take the other slope there: compare
+    # like with like
+    m.fast_training = False
     assert m.training and all(not b.training for b in m.modules() if isinstance(b, nn.BatchNorm1d))
     before = _bn_state(m)
     x = _batch(LENS).requires_grad_(True)
