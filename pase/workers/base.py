@@ -113,5 +113,11 @@ class Worker(nn.Module, abc.ABC):
     def forward(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Output:
         """``(prediction, label)`` for the embeddings of a batch and its targets."""
 
+    def loss_of(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Tensor:
+        """The unweighted loss of this worker on a batch: ``loss(*forward(...))``. A kind may
+        compute it without forming the prediction (same value and gradients, same use of
+        ``generator``); the trainer calls this."""
+        return self.loss(*self(emb, targets, generator))
+
     def extra_repr(self) -> str:
         return f"name={self.name!r}, loss={self.loss_name}, loss_weight={self.loss_weight}"

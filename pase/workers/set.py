@@ -100,8 +100,10 @@ class WorkerSet(nn.Module):
         outputs: dict[str, tuple[Tensor, Tensor]] = {}
         for name in self.names if names is None else names:
             w = self.workers[name]
-            pred, label = w(emb, targets, generator)
-            losses[name] = w.loss(pred, label)
             if return_outputs:
+                pred, label = w(emb, targets, generator)
+                losses[name] = w.loss(pred, label)
                 outputs[name] = (pred, label)
+            else:
+                losses[name] = w.loss_of(emb, targets, generator)
         return (losses, outputs) if return_outputs else losses

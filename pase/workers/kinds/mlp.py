@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from torch import Tensor, nn
+
 from pase.targets.functional import contextualize
 from pase.workers.base import Embeddings, Output, Rng, Targets, Worker
 from pase.workers.blocks import align_time, drop_frames
 from pase.workers.config import WorkerOptions
+from pase.workers.functional import contextual_mse
 from pase.workers.registry import register_worker
 
 
@@ -45,13 +48,31 @@ class RegressionWorker(Worker):
         if self.training:
             x = drop_frames(x, self.dropout_time, generator)
         pred = self.mlp(x)
+        target = self._checked_target(targets)
+        pred, target = align_time(pred, target, worker=self.name, tolerance=1)
+        if self.r > 1:
+            target = contextualize(target, self.r)
+        return pred, target
+
+    def loss_of(self, emb: Embeddings, targets: Targets, generator: Rng | None = None) -> Tensor:
+        """With an MSE loss, :func:`pase.workers.functional.contextual_mse` on the last
+        hidden layer: the same loss and gradients without forming the ``(B, C r, T)``
+        prediction and contextualised target (PASE+'s LPS workers: 21525 x 3200 each)."""
+        if not isinstance(self.criterion, nn.MSELoss) or self.criterion.reduction != "mean":
+            return super().loss_of(emb, targets, generator)
+        x = emb.chunk
+        if self.training:
+            x = drop_frames(x, self.dropout_time, generator)
+        hidden = self.mlp.blocks(x)
+        target = self._checked_target(targets)
+        hidden, target = align_time(hidden, target, worker=self.name, tolerance=1)
+        return contextual_mse(hidden, self.mlp.out.weight, self.mlp.out.bias, target, self.r)
+
+    def _checked_target(self, targets: Targets) -> Tensor:
         target = self.target(targets)
         if target.dim() != 3 or target.shape[1] != self.num_outputs:
             raise ValueError(
                 f"worker {self.name!r}: expected a target (B, {self.num_outputs}, T), "
                 f"got {tuple(target.shape)}"
             )
-        pred, target = align_time(pred, target, worker=self.name, tolerance=1)
-        if self.r > 1:
-            target = contextualize(target, self.r)
-        return pred, target
+        return target
