@@ -7,11 +7,18 @@ instead of ``k`` (2.4 instead of 11 for PASE's k = 11 with ``nfft = 64``), plus 
 transforms. A stride-``s`` convolution is the stride-1 convolution of its ``s`` input phases
 stacked as channels (kernel ``ceil(k / s)``).
 
+A transposed convolution with stride ``s`` is ``s`` interleaved convolutions of its input
+(one per output phase, :func:`polyphase_weight`): with ``k / s`` taps per phase large enough,
+the FFT pays there too.
+
 Where it pays (CPU, 2 threads, PASE+ training batch 48 x 2 s, forward + backward, measured
 against oneDNN's direct convolution): stride 1, 128 x 128 channels 0.42 -> 0.25 s and
 256 x 256 0.80 -> 0.34 s; stride 2, 128 -> 256 0.42 -> 0.35 s, 256 -> 512 0.84 -> 0.61 s,
-512 -> 512 0.88 -> 0.78 s; not for 64 -> 128 (0.23 -> 0.27 s). :func:`wants_fft` encodes
-that choice; on GPU the direct convolution stays.
+512 -> 512 0.88 -> 0.78 s; not for 64 -> 128 (0.23 -> 0.27 s). The PASE+ waveform decoder's
+transposed convolutions (batch 16 x 2 s): 512 -> 256, k 30, stride 4 (7.5 taps per phase)
+1.58 -> 0.93 s; 256 -> 512 on 200 frames 0.45 -> 0.45 s; 256 -> 128, stride 10 (3 taps per
+phase) not faster. :func:`wants_fft` and :func:`wants_fft_transposed` encode those choices;
+on GPU the direct convolutions stay.
 """
 
 from __future__ import annotations
@@ -20,7 +27,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["conv1d_fft", "fft_conv1d", "wants_fft", "weight_spectrum"]
+__all__ = [
+    "conv1d_fft",
+    "conv_transpose1d_fft",
+    "fft_conv1d",
+    "polyphase_weight",
+    "wants_fft",
+    "wants_fft_transposed",
+    "weight_spectrum",
+]
 
 #: block size of the training convolutions
 NFFT = 64
@@ -102,5 +117,58 @@ def wants_fft(x: Tensor, weight: Tensor, stride: int, dilation: int) -> bool:
         and k >= 5
         and c_in * c_out >= MIN_CHANNEL_PRODUCT
         and (x.shape[-1] - k) // stride + 1 >= NFFT
+        and x.dtype in (torch.float32, torch.float64)
+    )
+
+
+def polyphase_weight(weight: Tensor, stride: int, padding: int) -> tuple[Tensor, int, int]:
+    """The ``F.conv1d`` form of ``F.conv_transpose1d(x, weight, stride=stride,
+    padding=padding)``: its output sample ``stride u + p`` is output channel ``p C_out + o``
+    at position ``u`` of ``F.conv1d(F.pad(x, (jmax, -jmin)), w)``.
+
+    Args:
+        weight: ``(C_in, C_out, k)`` (``nn.ConvTranspose1d``'s layout).
+
+    Returns:
+        ``(w, jmin, jmax)``: ``w`` ``(stride C_out, C_in, jmax - jmin + 1)`` (zero where a
+        phase has no tap); output position ``u`` of a phase reads the inputs
+        ``x[u - jmax] .. x[u - jmin]``, hence the padding ``(jmax, -jmin)``.
+    """
+    c_in, c_out, k = weight.shape
+    s, pad = stride, padding
+    jmin = min(-((p + pad) // s) for p in range(s))
+    jmax = max((k - 1 - p - pad) // s for p in range(s))
+    taps = jmax - jmin + 1
+    # tap i of phase p is the input x[u - (jmax - i)], kernel index s (jmax - i) + p + pad
+    idx = torch.tensor(
+        [[s * (jmax - i) + p + pad for i in range(taps)] for p in range(s)], device=weight.device
+    )
+    valid = ((idx >= 0) & (idx < k)).to(weight.dtype)
+    w = weight[:, :, idx.clamp(0, k - 1)] * valid  # (C_in, C_out, s, taps)
+    return w.permute(2, 1, 0, 3).reshape(s * c_out, c_in, taps), jmin, jmax
+
+
+def conv_transpose1d_fft(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int, nfft: int = NFFT
+) -> Tensor:
+    """The first ``stride T`` samples of ``F.conv_transpose1d(x, weight, bias, stride,
+    padding)`` by polyphase FFT convolution, with autograd: ``x`` ``(B, C_in, T)``,
+    ``weight`` ``(C_in, C_out, k)`` -> ``(B, C_out, stride T)``."""
+    b, _, t = x.shape
+    c_out = weight.shape[1]
+    w, jmin, jmax = polyphase_weight(weight, stride, padding)
+    y = conv1d_fft(F.pad(x, (jmax, -jmin)), w, None, 1, nfft)  # (B, s C_out, T)
+    y = y.view(b, stride, c_out, t).permute(0, 2, 3, 1).reshape(b, c_out, t * stride)
+    return y if bias is None else y + bias[:, None]
+
+
+def wants_fft_transposed(x: Tensor, weight: Tensor, stride: int) -> bool:
+    """Whether :func:`conv_transpose1d_fft` beats oneDNN here: CPU, at least 5 taps per
+    output phase (``k >= 5 stride``), C_in x C_out of at least 128 x 128."""
+    c_in, c_out, k = weight.shape
+    return (
+        x.device.type == "cpu"
+        and k >= 5 * stride
+        and c_in * c_out >= MIN_CHANNEL_PRODUCT
         and x.dtype in (torch.float32, torch.float64)
     )
