@@ -10,7 +10,9 @@ streaming encoder's RTF and latency for 10 ms and 100 ms pieces.
 Timings are the median (and best) of ``--repeats`` runs after a warm-up; other processes on
 the machine inflate them, so compare numbers measured in one run. Reference (the original
 santi-pdp/pase on this machine kind, 2 threads, batch 1 x 10 s): PASE 0.024-0.028,
-PASE+ 0.046-0.055.
+PASE+ 0.046-0.055; its lower ends and our ratio to them are printed. ``--compare PATH`` times
+a checkout of the original (with salesforce/pytorch-qrnn beside it or at ``--compare-qrnn``)
+in the same run and allocator instead (``bench/original.py``).
 
 Streaming (``pase.StreamingEncoder``, CPU, ``--stream-threads``, default 1: one stream is
 many small products, where OpenMP threads only wait for each other): RTF = compute time of
@@ -128,6 +130,24 @@ def stream_section(seconds: float, threads: int) -> None:
             )
 
 
+#: the original's median RTF recorded on this machine kind (2 threads): (model, batch) -> RTF
+#: (the lower ends of PASE 0.024-0.028, PASE+ 0.046-0.055 at 1 x 10 s; 8 x 2 s)
+REFERENCE = {("PASE", 1): 0.024, ("PASE", 8): 0.028, ("PASE+", 1): 0.046, ("PASE+", 8): 0.051}
+
+
+def _original():
+    """bench/original.py as a module (the ``--compare`` runner)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_original", Path(__file__).resolve().parent / "original.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -140,6 +160,8 @@ def main() -> None:
     p.add_argument("--stream-seconds", type=float, default=20.0, help="audio of each stream")
     p.add_argument("--stream-threads", type=int, default=1)
     p.add_argument("--skip-stream", action="store_true")
+    p.add_argument("--compare", metavar="PATH", help="checkout of the original santi-pdp/pase")
+    p.add_argument("--compare-qrnn", metavar="PATH", help="checkout of salesforce/pytorch-qrnn")
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cfg", default="PASE+", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -154,13 +176,25 @@ def main() -> None:
         f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, "
         f"allocator {loaded_allocator() or 'system malloc'}"
     )
-    print(f"{'model':7} {'device':6} {'input':>12} {'RTF median':>11} {'RTF best':>9}")
+    orig = {}
+    if args.compare:
+        orig = _original().run("encoder", args.compare, args.compare_qrnn,
+                               threads=args.threads, repeats=args.repeats)  # fmt: skip
+    head = f"{'model':7} {'device':6} {'input':>12} {'RTF median':>11} {'RTF best':>9}"
+    print(head + (f" {'original':>9} {'ratio':>6}" if orig else f" {'reference':>10}"))
     for dev in devices:
         for name in ("PASE", "PASE+"):
             model = wf_builder(name).to(dev).eval()
             for batch, seconds in ((1, 10.0), (8, 2.0)):
                 med, best = time_rtf(model, batch, seconds, dev, args.repeats)
-                print(f"{name:7} {dev:6} {f'{batch} x {seconds:g} s':>12} {med:11.4f} {best:9.4f}")
+                row = f"{name:7} {dev:6} {f'{batch} x {seconds:g} s':>12} {med:11.4f} {best:9.4f}"
+                o = orig.get(f"{name} {batch}x{seconds:g}") if dev == "cpu" else None
+                ref = REFERENCE.get((name, batch)) if dev == "cpu" else None
+                if o is not None:
+                    row += f" {o['median']:9.4f} {o['median'] / med:5.2f}x"
+                elif ref is not None:
+                    row += f" {ref:10.3f} ({ref / med:.2f}x)"
+                print(row)
     if not args.skip_long:
         cmd = [
             sys.executable,

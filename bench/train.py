@@ -10,7 +10,13 @@ between data loading, targets, distortions, forward, backward and optimizer.
     python bench/train.py --fe_cfg PASE --net_cfg workers --batch 32 --seconds 1
 
 Reference: the original santi-pdp/pase took 33-38 s per step (batch 16 x 2 s, CPU, 2 threads)
-on this machine kind: 5.5 s batch preparation, 9.1 s forward, 18-23 s backward.
+on this machine kind: 5.5 s batch preparation, 9.1 s forward, 18-23 s backward; the ratio to
+its 33 s is printed. ``--compare PATH`` also times the original's model step (forward, its
+``base`` back-propagation and optimizers; batch preparation excluded) from a checkout of
+santi-pdp/pase at PATH (and salesforce/pytorch-qrnn beside it or at ``--compare_qrnn``) in the
+same run, with the same allocator, and prints both (``bench/original.py``):
+
+    python bench/train.py --compare ../pase
 """
 
 from __future__ import annotations
@@ -76,6 +82,8 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--num_workers", type=int, default=2, help="DataLoader processes")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--compare", metavar="PATH", help="checkout of the original santi-pdp/pase")
+    p.add_argument("--compare_qrnn", metavar="PATH", help="checkout of salesforce/pytorch-qrnn")
     args = p.parse_args()
     reexec_with_jemalloc()  # as pase-train does (pase.allocator)
     torch.set_num_threads(args.threads)
@@ -127,9 +135,37 @@ def main() -> None:
           f"{audio / step:.1f} audio-s/s (chunks only; the encoder also sees 2 x {audio:g} s "
           f"of context/random chunks)")  # fmt: skip
     print(f"{'phase':10} {'seconds':>8} {'share':>6}")
-    for k in splits[0]:
-        v = statistics.median(s[k] for s in splits)
+    med = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
+    for k, v in med.items():
         print(f"{k:10} {v:8.3f} {100 * v / step:5.1f}%")
+    if (args.fe_cfg, args.net_cfg, args.batch, args.seconds) == ("PASE+", "workers+", 16, 2.0):
+        print(f"original, recorded on this machine kind: {ORIGINAL_STEP} s per step -> "
+              f"{ORIGINAL_STEP / step:.2f}x")  # fmt: skip
+    if args.compare:
+        compare(args, med)
+
+
+#: the original's PASE+ step at batch 16 x 2 s on 2 CPU threads, lower end of 33-38 s
+ORIGINAL_STEP = 33.0
+
+
+def compare(args: argparse.Namespace, ours: dict[str, float]) -> None:
+    """The original's model step from a checkout, beside ours (model step: forward,
+    backward and optimizers; batch preparation excluded on both sides)."""
+    spec = importlib.util.spec_from_file_location("bench_original", HERE / "original.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    orig = mod.run("train", args.compare, args.compare_qrnn, threads=args.threads,
+                   batch=args.batch, seconds=args.seconds, steps=args.steps)  # fmt: skip
+    mine = {
+        "forward": ours["forward"],
+        "backward+optim": ours["backward"] + ours["optim"],
+        "step": ours["forward"] + ours["backward"] + ours["optim"],
+    }
+    print(f"\nmodel step, original ({args.compare}) vs ours, same run and allocator:")
+    print(f"{'phase':15} {'original':>9} {'ours':>9} {'ratio':>6}")
+    for k, v in orig.items():
+        print(f"{k:15} {v:9.2f} {mine[k]:9.2f} {v / mine[k]:5.2f}x")
 
 
 if __name__ == "__main__":

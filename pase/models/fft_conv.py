@@ -17,8 +17,10 @@ against oneDNN's direct convolution): stride 1, 128 x 128 channels 0.42 -> 0.25 
 512 -> 512 0.88 -> 0.78 s; not for 64 -> 128 (0.23 -> 0.27 s). The PASE+ waveform decoder's
 transposed convolutions (batch 16 x 2 s): 512 -> 256, k 30, stride 4 (7.5 taps per phase)
 1.58 -> 0.93 s; 256 -> 512 on 200 frames 0.45 -> 0.45 s; 256 -> 128, stride 10 (3 taps per
-phase) not faster. :func:`wants_fft` and :func:`wants_fft_transposed` encode those choices;
-on GPU the direct convolutions stay.
+phase) not faster. Not for inference batches: PASE+ at 1 x 10 s, the stride-2 layers took
+2-5x longer by FFT (the weight spectra are made every call and the products are thin).
+:func:`wants_fft` and :func:`wants_fft_transposed` encode those choices; on GPU the direct
+convolutions stay.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ __all__ = [
 NFFT = 64
 #: smallest C_in x C_out that gains from the FFT on CPU (64 -> 128 did not)
 MIN_CHANNEL_PRODUCT = 128 * 128
+#: smallest batch x output length: the weight spectra (6x the weights) are made every call,
+#: and a 1 x 10 s inference (1000 to 4000 positions per layer) was 2-5x slower by FFT
+MIN_POSITIONS = 8192
 
 
 def weight_spectrum(weight: Tensor, nfft: int) -> Tensor:
@@ -108,15 +113,18 @@ def conv1d_fft(
 def wants_fft(x: Tensor, weight: Tensor, stride: int, dilation: int) -> bool:
     """Whether :func:`conv1d_fft` beats the direct convolution here (see the module's
     measurements): CPU, no dilation, stride 1 or 2, at least 5 taps, C_in x C_out of at
-    least 128 x 128, an output longer than one block."""
+    least 128 x 128, an output longer than one block and of at least
+    :data:`MIN_POSITIONS` positions over the batch (training batches, not inference)."""
     c_out, c_in, k = weight.shape
+    t_out = (x.shape[-1] - k) // stride + 1
     return (
         x.device.type == "cpu"
         and dilation == 1
         and stride in (1, 2)
         and k >= 5
         and c_in * c_out >= MIN_CHANNEL_PRODUCT
-        and (x.shape[-1] - k) // stride + 1 >= NFFT
+        and t_out >= NFFT
+        and x.shape[0] * t_out >= MIN_POSITIONS
         and x.dtype in (torch.float32, torch.float64)
     )
 
@@ -164,11 +172,13 @@ def conv_transpose1d_fft(
 
 def wants_fft_transposed(x: Tensor, weight: Tensor, stride: int) -> bool:
     """Whether :func:`conv_transpose1d_fft` beats oneDNN here: CPU, at least 5 taps per
-    output phase (``k >= 5 stride``), C_in x C_out of at least 128 x 128."""
+    output phase (``k >= 5 stride``), C_in x C_out of at least 128 x 128, at least
+    :data:`MIN_POSITIONS` input positions over the batch."""
     c_in, c_out, k = weight.shape
     return (
         x.device.type == "cpu"
         and k >= 5 * stride
         and c_in * c_out >= MIN_CHANNEL_PRODUCT
+        and x.shape[0] * x.shape[-1] >= MIN_POSITIONS
         and x.dtype in (torch.float32, torch.float64)
     )

@@ -64,14 +64,14 @@ def test_polyphase_weight_holds_every_tap_once() -> None:
 def test_decoder_block_takes_the_fft_path_with_the_same_numbers() -> None:
     torch.manual_seed(0)
     block = DeconvBlock(128, 128, 30, 4)
-    x = torch.randn(2, 128, 50)
+    x = torch.randn(4, 128, 2048)
     assert wants_fft_transposed(x, block.deconv.weight, 4)
-    ref = block.act(block.deconv(x)[..., :200])
+    ref = block.act(block.deconv(x)[..., : 4 * 2048])
     torch.testing.assert_close(block(x), ref, rtol=1e-4, atol=1e-4)
 
 
 def test_dispatch_rules() -> None:
-    x = torch.randn(1, 128, 500)
+    x = torch.randn(32, 128, 600)  # a training batch
     assert wants_fft(x, torch.randn(128, 128, 11), 1, 1)
     assert wants_fft(x, torch.randn(256, 128, 11), 2, 1)
     assert not wants_fft(x, torch.randn(64, 128, 11), 1, 1)  # too few channels
@@ -79,5 +79,7 @@ def test_dispatch_rules() -> None:
     assert not wants_fft(x, torch.randn(128, 128, 11), 1, 2)  # dilated
     assert not wants_fft(x, torch.randn(128, 128, 11), 3, 1)
     assert not wants_fft(x[..., :40], torch.randn(128, 128, 11), 1, 1)  # shorter than a block
+    assert not wants_fft(x[:1], torch.randn(128, 128, 11), 1, 1)  # an inference batch
     assert wants_fft_transposed(x, torch.randn(512, 256, 30), 4)
     assert not wants_fft_transposed(x, torch.randn(256, 128, 30), 10)  # 3 taps per phase
+    assert not wants_fft_transposed(x[:2], torch.randn(512, 256, 30), 4)
