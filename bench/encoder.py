@@ -33,7 +33,7 @@ import time
 
 import torch
 
-from pase.allocator import loaded_allocator, reexec_with_jemalloc
+from pase.allocator import allocator_name, use_fast_allocator
 from pase.models.frontend import wf_builder
 
 SR = 16000
@@ -160,21 +160,27 @@ def main() -> None:
     p.add_argument("--stream-seconds", type=float, default=20.0, help="audio of each stream")
     p.add_argument("--stream-threads", type=int, default=1)
     p.add_argument("--skip-stream", action="store_true")
+    p.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
+                   help="all: the CPU, and CUDA when present")  # fmt: skip
+    p.add_argument("--batches", default="1x10,8x2", help="batch x seconds, comma-separated")
     p.add_argument("--compare", metavar="PATH", help="checkout of the original santi-pdp/pase")
     p.add_argument("--compare-qrnn", metavar="PATH", help="checkout of salesforce/pytorch-qrnn")
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--cfg", default="PASE+", help=argparse.SUPPRESS)
     args = p.parse_args()
-    reexec_with_jemalloc()  # as pase-train / pase-extract do (pase.allocator)
+    use_fast_allocator()  # as pase-train / pase-extract do (pase.allocator)
     if args.long_child:
         long_audio_child(args.hours, args.cfg, args.chunk_seconds)
         return
 
     torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if args.device != "all":
+        devices = [args.device]
+    shapes = [(int(b), float(s)) for b, s in (v.split("x") for v in args.batches.split(","))]
     print(
         f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, "
-        f"allocator {loaded_allocator() or 'system malloc'}"
+        f"allocator {allocator_name()}"
     )
     orig = {}
     if args.compare:
@@ -185,7 +191,7 @@ def main() -> None:
     for dev in devices:
         for name in ("PASE", "PASE+"):
             model = wf_builder(name).to(dev).eval()
-            for batch, seconds in ((1, 10.0), (8, 2.0)):
+            for batch, seconds in shapes:
                 med, best = time_rtf(model, batch, seconds, dev, args.repeats)
                 row = f"{name:7} {dev:6} {f'{batch} x {seconds:g} s':>12} {med:11.4f} {best:9.4f}"
                 o = orig.get(f"{name} {batch}x{seconds:g}") if dev == "cpu" else None
@@ -195,6 +201,10 @@ def main() -> None:
                 elif ref is not None:
                     row += f" {ref:10.3f} ({ref / med:.2f}x)"
                 print(row)
+            if dev == "cuda":
+                peak = torch.cuda.max_memory_allocated() / 2**30
+                print(f"{name:7} {dev:6} peak GPU memory {peak:.2f} GiB")
+                torch.cuda.reset_peak_memory_stats()
     if not args.skip_long:
         cmd = [
             sys.executable,

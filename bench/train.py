@@ -33,7 +33,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from pase.allocator import loaded_allocator, reexec_with_jemalloc
+from pase.allocator import allocator_name, use_fast_allocator
 from pase.train.options import parse_options
 from pase.train.trainer import Trainer
 
@@ -82,10 +82,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--num_workers", type=int, default=2, help="DataLoader processes")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
     p.add_argument("--compare", metavar="PATH", help="checkout of the original santi-pdp/pase")
     p.add_argument("--compare_qrnn", metavar="PATH", help="checkout of salesforce/pytorch-qrnn")
     args = p.parse_args()
-    reexec_with_jemalloc()  # as pase-train does (pase.allocator)
+    use_fast_allocator()  # as pase-train does (pase.allocator)
     torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +99,8 @@ def main() -> None:
             "--tensorboard", "False", "--save_path", str(root / "exp"), "--validate_audio", "False",
             "--device", args.device, "--epoch", "1000", "--log_freq", "1000000",
         ]  # fmt: skip
+        if args.amp:
+            argv += ["--amp", "true"]
         if not args.no_distortions:
             mod = _bench_distortions()
             cfg = mod.DistortionConfig.load(mod.CONF)
@@ -109,7 +112,7 @@ def main() -> None:
             trainer = Trainer(parse_options(argv), progress=False)
             splits: list[dict[str, float]] = []
             walls: list[float] = []
-            it = iter(trainer.loader)
+            it = (b for _ in range(10**6) for b in trainer.loader)  # epochs on end
             for i in range(args.warmup + args.steps):
                 t = time.perf_counter()
                 batch = next(it)
@@ -129,11 +132,14 @@ def main() -> None:
         f"{args.fe_cfg} + {args.net_cfg} ({len(trainer.model.workers)} workers, {n_params:.1f} M "
         f"parameters), distortions {dist}, batch {args.batch} x {args.seconds:g} s, "
         f"{args.device}, {torch.get_num_threads()} threads, allocator "
-        f"{loaded_allocator() or 'system malloc'}"
+        f"{allocator_name()}"
     )
     print(f"step {step:.2f} s (median of {len(walls)}): {1 / step:.3f} steps/s, "
           f"{audio / step:.1f} audio-s/s (chunks only; the encoder also sees 2 x {audio:g} s "
           f"of context/random chunks)")  # fmt: skip
+    if args.device.startswith("cuda"):
+        peak = torch.cuda.max_memory_allocated() / 2**30
+        print(f"peak GPU memory {peak:.2f} GiB (amp {'on' if args.amp else 'off'})")
     print(f"{'phase':10} {'seconds':>8} {'share':>6}")
     med = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
     for k, v in med.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -66,8 +67,8 @@ def test_loaded_allocator_reads_the_maps(tmp_path: Path) -> None:
 
 PROBE = """
 import json, resource, sys
-from pase.allocator import loaded_allocator, reexec_with_jemalloc
-reexec_with_jemalloc()
+from pase.allocator import loaded_allocator, use_fast_allocator
+use_fast_allocator()
 import torch
 def faults_of_one_step():
     start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
@@ -86,6 +87,24 @@ def _probe(**env: str) -> dict:
     )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
+def test_without_jemalloc_glibc_is_tuned_in_place(tmp_path: Path) -> None:
+    """PASE_ALLOCATOR naming no library to preload (a missing jemalloc): glibc's options are
+    set in the process; the large blocks of a training step are then reused."""
+    probe = PROBE.replace(
+        "print(json.dumps({", "from pase.allocator import allocator_name\nprint(json.dumps({"
+    ).replace('"lib": loaded_allocator()', '"lib": loaded_allocator(), "name": allocator_name()')
+    env = {k: v for k, v in os.environ.items() if k != MARK}
+    env["PASE_ALLOCATOR"] = "auto"
+    env["PATH"] = os.environ.get("PATH", "")
+    code = "import pase.allocator as a; a.find_jemalloc = lambda: None\n" + probe
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["lib"] is None and out["name"] == "glibc malloc (mmap off, no trimming)"
+    assert min(out["faults"]) < 64 * 2**20 // 4096 // 20  # a freed block was reused
 
 
 @needs_jemalloc

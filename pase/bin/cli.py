@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 # light (the standard library only)
-from pase.allocator import reexec_with_jemalloc
+from pase.allocator import use_fast_allocator
 from pase.io.lock import LockedError
 
 if TYPE_CHECKING:  # the rest of the library is imported when used, after parsing: building a
@@ -253,7 +253,7 @@ def run(
 
     def go() -> int | None:
         if jemalloc and argv is None:
-            reexec_with_jemalloc()
+            use_fast_allocator()
         return fn(args)
 
     return call(p.prog, go, errors)

@@ -17,7 +17,7 @@ import sys
 
 import configargparse
 
-from pase.allocator import reexec_with_jemalloc
+from pase.allocator import use_fast_allocator
 from pase.bin import cli
 
 # light (configargparse and the standard library): the parser; the trainer (torch) is imported
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         if argv is None:  # the command line: restart with jemalloc when installed
-            reexec_with_jemalloc()
+            use_fast_allocator()
         return _train(args)
 
     return cli.call(PROG, go, errors)

@@ -44,7 +44,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from pase.allocator import loaded_allocator
+from pase.allocator import allocator_name
 from pase.constants import SAMPLE_RATE
 from pase.data import AudioSet, ChunkBatch, build_chunk_loader, open_audio_set
 from pase.data.loader import ChunkLoader
@@ -121,16 +121,15 @@ def pickled_stats_problem(stats: str | os.PathLike | None, legacy_pickle: bool) 
 
 
 def allocator_note(device: torch.device) -> str:
-    """One log line: the malloc library in use, with advice when CPU training runs on the
-    system malloc (:mod:`pase.allocator`)."""
-    lib = loaded_allocator()
-    if lib is not None:
-        return f"allocator: {lib}"
-    if device.type != "cpu":
-        return "allocator: the system malloc"
+    """One log line: what serves the memory, with advice when CPU training runs on glibc's
+    malloc as it comes (:mod:`pase.allocator`)."""
+    name = allocator_name()
+    if device.type != "cpu" or name != "system malloc":
+        return f"allocator: {name}"
     return (
-        "allocator: the system malloc; CPU training steps are ~1.6x faster with jemalloc "
-        "(Debian/Ubuntu: apt install libjemalloc2; pase-train then preloads it)"
+        "allocator: system malloc; CPU training steps are ~1.8x faster with jemalloc "
+        "(Debian/Ubuntu: apt install libjemalloc2; pase-train then preloads it) or glibc "
+        "tuned (PASE_ALLOCATOR unset: pase-train does it)"
     )
 
 
@@ -261,6 +260,8 @@ class Trainer:
             torch.cuda.set_device(self.device)
         if self.world_size > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        if self.world_size > 1:
+            self.notes.append(f"distributed: {dist.get_backend()}, {self.world_size} processes")
 
     def _open(self, split: str) -> AudioSet | None:
         a = self.args
