@@ -84,6 +84,38 @@ def long_audio_child(hours: float, cfg: str, chunk_seconds: float) -> None:
     print(f"{feats.shape[0]} {feats.shape[1]} {elapsed:.1f} {peak_mb:.0f}")
 
 
+def long_audio_streamed(hours: float) -> tuple[int, float, float]:
+    """``pase-extract --stream --segment-frames 6000`` on ``hours`` of f32 PCM in a
+    temporary file, in a subprocess: (frames, seconds, peak RSS in MB of the command)."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pcm = Path(tmp) / "long.f32"
+        rng = np.random.default_rng(0)
+        step = SR * 60
+        t_axis = np.arange(step, dtype=np.float32) / SR
+        with pcm.open("wb") as f:
+            for _ in range(0, int(hours * 3600 * SR), step):
+                (0.3 * np.sin(2 * np.pi * 130 * t_axis) + 0.03 * rng.standard_normal(step)).astype(
+                    np.float32
+                ).tofile(f)
+        ark = Path(tmp) / "feats.ark"
+        # a wrapper process, so that its children's peak is the command's alone
+        wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+                   "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")  # fmt: skip
+        cmd = [sys.executable, "-c", wrapper, "pase-extract", "--stream", "--stream-format",
+               "f32le", "--segment-frames", "6000", "--num-threads", "2", str(pcm),
+               f"ark:{ark}"]  # fmt: skip
+        t = time.perf_counter()
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        elapsed = time.perf_counter() - t
+        frames = int(res.stderr.split(" frames")[0].split()[-1])
+    return frames, elapsed, int(res.stdout.split()[-1]) / 1024
+
+
 def time_stream(
     model: torch.nn.Module, piece_ms: float, seconds: float
 ) -> tuple[float, float, float]:
@@ -223,6 +255,12 @@ def main() -> None:
             f"{frames} x {dim} frames, RTF {elapsed / audio:.4f}, peak RSS {peak:.0f} MB "
             f"(waveform {audio * SR * 4 / 2**20:.0f} MB, "
             f"features {frames * dim * 4 / 2**20:.0f} MB)"
+        )
+        frames, elapsed, peak = long_audio_streamed(args.hours)
+        print(
+            f"PASE+ pase-extract --stream --segment-frames 6000 of {args.hours:g} h from a "
+            f"file: {frames} frames, RTF {elapsed / audio:.4f} (with start-up), peak RSS "
+            f"{peak:.0f} MB"
         )
     if not args.skip_stream:
         stream_section(args.stream_seconds, args.stream_threads)

@@ -132,11 +132,14 @@ def encoder_function(
 
 
 # --------------------------------------------------------------------------- streaming
-def read_pcm(stream: BinaryIO, fmt: str = "s16le", max_samples: int = 1600) -> Iterator[np.ndarray]:
+def read_pcm(
+    stream: BinaryIO, fmt: str = "s16le", max_samples: int = 32000
+) -> Iterator[np.ndarray]:
     """Samples of headerless mono PCM read from ``stream`` as they arrive.
 
-    Each read returns what is available (``read1``), at most ``max_samples`` samples, so a
-    slow producer (a microphone, a pipe) is passed on at once.
+    Each read returns what is available (``read1``: one read of the pipe or file), at most
+    ``max_samples`` samples, so a slow producer (a microphone, a pipe) is passed on at once,
+    and a file in pieces of ``max_samples`` (2 s: 0.1 s pieces made a 1 h file 6x slower).
 
     Args:
         stream: binary file object (``sys.stdin.buffer``, an open file or FIFO).
