@@ -143,7 +143,7 @@ class FastConvStack:
                 piece = h0[b, left + n0 : left + n1]
                 torch.mm(fwd[n0:n1] + bwd[n0:n1].flip(-1), d0["sym"], out=piece)
                 piece.add_(d0["bias"])  # bias and activation while the piece is in cache
-                _act_inplace(b0, piece, slope)
+                _act_inplace(piece, slope, isinstance(b0.act, nn.ReLU))
         inner = h0[:, left : left + length]
         _pad_rows(h0, left, right, length, b1.pad_mode)
         if skip_factor is not None:
@@ -174,12 +174,12 @@ class FastConvStack:
         return h, pooled
 
 
-def _act_inplace(block: FeBlock, h: Tensor, slope: Tensor | None) -> None:
-    """The block's activation in place on a time-major ``(N, C)`` piece."""
+def _act_inplace(h: Tensor, slope: Tensor | None, relu: bool) -> None:
+    """PReLU (``slope``), ReLU (``relu``) or nothing, in place on time-major ``(N, C)`` rows."""
     if slope is not None:
         neg = h.clamp(max=0)
         h.clamp_(min=0).addcmul_(neg, slope)
-    elif isinstance(block.act, nn.ReLU):
+    elif relu:
         h.clamp_(min=0)
 
 

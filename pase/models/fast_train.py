@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from pase.models.fast import SINC_PIECE, pool_frames, supports
+from pase.models.fast import SINC_PIECE, _act_inplace, _pad_rows, _pool_time_major, pool_frames
 from pase.models.modules import FeBlock
 
 __all__ = [
@@ -32,17 +32,10 @@ __all__ = [
     "PadTimeMajor",
     "SymmetricSinc",
     "encode_first_blocks",
-    "supports_training",
 ]
 
 #: rows per block of the blocked loops (kept in cache; their sums accumulate in float64)
 ROWS = 8192
-
-
-def supports_training(blocks: nn.ModuleList) -> bool:
-    """True when :func:`encode_first_blocks` implements the first two blocks (the geometry
-    of :func:`pase.models.fast.supports`: a stride-1 SincNet, then ``k = 2 stride``)."""
-    return supports(blocks)
 
 
 def _folded_pieces(xb: Tensor, half: int, length: int) -> Iterator[tuple[int, int, Tensor]]:
@@ -82,26 +75,6 @@ class SymmetricSinc(torch.autograd.Function):
         return None, g_sym.to(grad.dtype), None
 
 
-def _pad_rows(out: Tensor, src: Tensor, left: int, right: int, mode: str) -> None:
-    """Write the ``left`` / ``right`` padding rows of ``out`` ``(B, left + L + right, C)``
-    from ``src`` ``(B, L, C)`` (``F.pad``'s rule for ``mode``)."""
-    length = src.shape[1]
-    end = left + length
-    if mode == "reflect":
-        if left:
-            out[:, :left] = src[:, 1 : left + 1].flip(1)
-        if right:
-            out[:, end:] = src[:, length - 1 - right : length - 1].flip(1)
-    elif mode == "replicate":
-        out[:, :left] = src[:, :1]
-        out[:, end:] = src[:, length - 1 :]
-    elif mode == "constant":
-        out[:, :left] = 0
-        out[:, end:] = 0
-    else:
-        raise ValueError(f"pad_mode {mode!r} not supported by the training fast path")
-
-
 class HopConv(torch.autograd.Function):
     """A convolution with ``k = 2 s`` on time-major hops: ``hops`` ``(B, T + 1, s C_in)``
     (rows of ``s`` consecutive samples), ``w_ab`` ``(s C_in, 2 C_out)`` (the kernel's first
@@ -138,25 +111,12 @@ class HopConv(torch.autograd.Function):
         return grad_hops, grad_w.to(w_ab.dtype), grad_b
 
 
-def _window_means(h: Tensor, f: int, t_out: int) -> Tensor:
-    """Time-major ``(B, L, C)`` -> ``(B, t_out, C)``: means of windows of ``f`` positions
-    (as :func:`pase.models.fast.pool_frames`: when ``L < t_out f`` the remainder's mean
-    fills the last frames)."""
-    length = h.shape[1]
-    full = min(t_out, length // f)
-    out = h.new_empty(h.shape[0], t_out, h.shape[2])
-    torch.mean(h[:, : full * f].unflatten(1, (full, f)), 2, out=out[:, :full])
-    if full < t_out:
-        out[:, full:] = h[:, full * f :].mean(1, keepdim=True)
-    return out
-
-
 class PadTimeMajor(torch.autograd.Function):
     """``(B, L, C)`` -> ``(B, total, C)``: ``left`` padding rows, the input, then padding rows
     up to ``total`` (or the input cut at ``total``), ``F.pad``'s ``mode`` along time; with
-    ``f > 0`` also the window means of the input ``(B, t_out, C)``
-    (:func:`_window_means`), else an empty tensor. One Function for both uses of the input,
-    so that the backward writes its gradient in one buffer."""
+    ``f > 0`` also the window means of the input ``(B, C, t_out)`` (as
+    :func:`pase.models.fast.pool_frames`), else an empty tensor. One Function for both uses
+    of the input, so that the backward writes its gradient in one buffer."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -169,8 +129,8 @@ class PadTimeMajor(torch.autograd.Function):
         right = total - left - kept
         out = src.new_empty(src.shape[0], total, src.shape[2])
         out[:, left : left + kept] = src[:, :kept]  # cut inside the input: no right rows
-        _pad_rows(out, src, left, right, mode)
-        pooled = _window_means(src, f, t_out) if f else src.new_empty(0)
+        _pad_rows(out, left, right, kept, mode)
+        pooled = _pool_time_major(src, f, t_out) if f else src.new_empty(0)
         ctx.left, ctx.kept, ctx.right, ctx.mode, ctx.length = left, kept, right, mode, length
         ctx.f, ctx.t_out = f, t_out
         return out, pooled
@@ -193,22 +153,12 @@ class PadTimeMajor(torch.autograd.Function):
             g[:, 0] += grad[:, :left].sum(1)
             g[:, length - 1] += grad[:, end:].sum(1)
         if f and g_pooled is not None:
+            gp = g_pooled.transpose(1, 2)  # (B, t_out, C)
             full = min(ctx.t_out, length // f)
-            g[:, : full * f].unflatten(1, (full, f)).add_(g_pooled[:, :full, None], alpha=1 / f)
-            if full < ctx.t_out:
-                rest = g_pooled[:, full:].sum(1, keepdim=True) / (length - full * f)
-                g[:, full * f :] += rest
+            g[:, : full * f].unflatten(1, (full, f)).add_(gp[:, :full, None], alpha=1 / f)
+            if full < ctx.t_out:  # the remainder's mean fills the last frames
+                g[:, full * f :] += gp[:, full:].sum(1, keepdim=True) / (length - full * f)
         return g, None, None, None, None, None
-
-
-def _act_inplace(z: Tensor, slope: Tensor | None, relu: bool) -> Tensor:
-    """PReLU (``slope``) or ReLU in place on rows ``z`` ``(n, C)``; returns ``z``."""
-    if slope is not None:
-        neg = z.clamp(max=0)
-        z.clamp_(min=0).addcmul_(neg, slope)
-    elif relu:
-        z.clamp_(min=0)
-    return z
 
 
 class NormActRows(torch.autograd.Function):
@@ -347,7 +297,7 @@ def encode_first_blocks(
     t_out: int,
     skip_factor: Callable[[int, int], int] | None,
 ) -> tuple[Tensor, list[Tensor]]:
-    """Blocks 0 and 1 of a :func:`supports_training` stack on ``x`` ``(B, 1, L)``: block 1's
+    """Blocks 0 and 1 of a :func:`pase.models.fast.supports` stack on ``x`` ``(B, 1, L)``: block 1's
     output ``(B, C, T1)`` (channel-major) and the pooled dense-skip inputs of blocks 0 and 1
     (each ``(B, C, t_out)``; only block 0's when the stack has two blocks), as the plain
     path. ``skip_factor(block, length)`` as in :class:`pase.models.fast.FastConvStack`."""
@@ -368,7 +318,7 @@ def encode_first_blocks(
     f0 = 0 if skip_factor is None else skip_factor(0, length)
     hp, p0 = PadTimeMajor.apply(h0, left, total, b1.pad_mode, f0, t_out)
     if f0:
-        pooled.append(p0.transpose(1, 2))  # (B, C0, t_out)
+        pooled.append(p0)
     c0 = hp.shape[-1]
     hops = hp.view(batch, t1 + 1, s * c0)
     weight = b1.conv.weight.to(x.dtype).permute(2, 1, 0)  # (k, C_in, C_out)

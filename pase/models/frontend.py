@@ -34,7 +34,7 @@ from pase.models.checkpoint import (
     strip_prefixes,
 )
 from pase.models.fast import FastConvStack, pool_frames, supports
-from pase.models.fast_train import encode_first_blocks, supports_training
+from pase.models.fast_train import encode_first_blocks
 from pase.models.modules import FeBlock, batch_norm_groups
 from pase.models.qrnn import QRNN
 
@@ -250,9 +250,8 @@ class WaveFe(nn.Module):
         #: use the fast conv stack (pase.models.fast) in eval mode when no gradient is needed
         self.fast_inference = True
         self._fast = FastConvStack() if supports(self.blocks) else None
-        #: use the time-major first blocks (pase.models.fast_train) when training
+        #: use the time-major first blocks (pase.models.fast_train, same geometry) in training
         self.fast_training = True
-        self._fast_train = supports_training(self.blocks)
 
     # ------------------------------------------------------------------ fine-tuning
     def freeze_bn(self, frozen: bool = True) -> WaveFe:
@@ -400,9 +399,7 @@ class WaveFe(nn.Module):
                 factor = lambda n, length: self._skip_factor(n, length, t_out)  # noqa: E731
             h, pooled = encode_first_blocks(self.blocks, x, t_out, factor)
             start = 2
-        for n, block in enumerate(self.blocks):
-            if n < start:
-                continue
+        for n, block in enumerate(self.blocks[start:], start):
             h = block(h)
             if self.denseskips is not None and n < len(self.blocks) - 1:
                 pooled.append(pool_frames(h, self._skip_factor(n, h.shape[-1], t_out), t_out))
@@ -420,7 +417,7 @@ class WaveFe(nn.Module):
         """Time-major first blocks with autograd (:mod:`pase.models.fast_train`): where the
         eval fast path does not apply, for a supported geometry, unless disabled, and when
         the waveform needs no gradient."""
-        return self._fast_train and self.fast_training and not x.requires_grad
+        return self._fast is not None and self.fast_training and not x.requires_grad
 
     def _skip_factor(self, n: int, length: int, t_out: int) -> int:
         """Pooling window of block ``n``'s output (``length`` positions) for ``t_out`` frames."""
