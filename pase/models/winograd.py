@@ -1,0 +1,212 @@
+"""Winograd (Toom-Cook) minimal filtering for strided 1-D convolutions on time-major hops.
+
+**Hop form.** A convolution with stride ``s`` and ``k`` taps over a time-major ``(B, L, C_in)``
+buffer is regrouped: ``P = s g`` consecutive input samples form a *hop* (a row of
+``P C_in`` values: a free reshape of the buffer) and ``g`` consecutive outputs an output hop
+(``g C_out`` values). The layer becomes a stride-1 convolution over hops with
+``r = (s (g - 1) + k - 1) // P + 1`` taps, ``K = P C_in`` inputs and ``N = g C_out`` outputs
+(:func:`hop_weight`). PASE's ``k = 11`` layers: stride 2 with ``g = 1`` and stride 1 with
+``g = 2`` both give ``r = 6`` (the padded taps cost 9 %); its second block (``k = 20``,
+stride 10) ``r = 2``.
+
+**Winograd F(m, r).** ``m`` output hops from ``n = m + r - 1`` input hops:
+``Y = A^T [(G w) (.) (B^T d)]``, where the elementwise product over the ``n`` points is, for
+all tiles and channels at once, ``n`` GEMMs ``(tiles, K) @ (K, N)`` instead of ``m r``
+(F(3, 6): 8 GEMMs for 18 taps, 2.25x fewer multiply-adds; F(3, 2): 4 for 6). The transforms
+``A^T`` (m x n), ``G`` (n x r), ``B^T`` (n x n) are exact rational matrices from the
+interpolation points ``0, 1, -1, 2, -2, 1/2, -1/2, ...`` and infinity
+(:func:`winograd_matrices`); in float32 the results stay within ~2e-6 (relative to the
+largest output) of a float64 convolution for ``n <= 8``, against ~4e-7 for oneDNN's direct
+convolution. Larger tiles lose accuracy quickly (F(4, 6): 1e-5), so :data:`TILE` stays
+small.
+
+Used by the eval fast path (:mod:`pase.models.fast`) for the conv stack's blocks after the
+SincNet layer: at batch 1 x 10 s on 2 CPU threads the direct convolutions were already at the
+GEMM peak, so only fewer multiply-adds could make them faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+
+import torch
+from torch import Tensor
+
+__all__ = ["TILE", "HopConv", "hop_weight", "winograd_matrices"]
+
+#: output hops per Winograd tile, by the number of hop taps ``r``
+TILE = {2: 3, 3: 3, 4: 3, 5: 3, 6: 3}
+
+#: floats per pass of the Winograd products (inputs, products), so that they stay in cache
+CHUNK = 1 << 21
+
+_POINTS = [Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2)]
+_POINTS += [Fraction(1, 2), Fraction(-1, 2), Fraction(3), Fraction(-3), Fraction(1, 3)]
+
+
+def _solve_inverse(a: list[list[Fraction]]) -> list[list[Fraction]]:
+    """Exact inverse of a square rational matrix (Gauss-Jordan)."""
+    n = len(a)
+    m = [row[:] + [Fraction(int(i == j)) for j in range(n)] for i, row in enumerate(a)]
+    for col in range(n):
+        piv = next(r for r in range(col, n) if m[r][col] != 0)
+        m[col], m[piv] = m[piv], m[col]
+        p = m[col][col]
+        m[col] = [v / p for v in m[col]]
+        for r in range(n):
+            if r != col and m[r][col] != 0:
+                f = m[r][col]
+                m[r] = [v - f * w for v, w in zip(m[r], m[col])]
+    return [row[n:] for row in m]
+
+
+@cache
+def winograd_matrices(m: int, r: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Transforms of F(m, r), float64: ``A^T`` ``(m, n)``, ``G`` ``(n, r)``, ``B^T``
+    ``(n, n)`` with ``n = m + r - 1``, such that for a tile ``d`` of ``n`` inputs the ``m``
+    outputs of the correlation ``y[t] = sum_i w[i] d[t + i]`` are
+    ``A^T ((G w) * (B^T d))``."""
+    n = m + r - 1
+    if not 1 <= n - 1 <= len(_POINTS):
+        raise ValueError(f"F({m}, {r}) needs {n - 1} interpolation points; at most {len(_POINTS)}")
+    points = _POINTS[: n - 1]
+
+    def evaluation(cols: int) -> list[list[Fraction]]:  # rows: points, then infinity
+        rows = [[p**j for j in range(cols)] for p in points]
+        return [*rows, [Fraction(0)] * (cols - 1) + [Fraction(1)]]
+
+    v_m, v_r, v_n = evaluation(m), evaluation(r), evaluation(n)
+    # linear convolution p = V_n^-1 ((V_m u) * (V_r w)); the correlation is its transpose in u
+    inv = _solve_inverse(v_n)
+    at = [[v_m[j][i] for j in range(n)] for i in range(m)]
+    bt = [[inv[j][i] for j in range(n)] for i in range(n)]
+
+    def tensor(rows: list[list[Fraction]]) -> Tensor:
+        return torch.tensor([[float(v) for v in row] for row in rows], dtype=torch.float64)
+
+    return tensor(at), tensor(v_r), tensor(bt)
+
+
+def hop_weight(weight: Tensor, stride: int, group: int) -> Tensor:
+    """``(C_out, C_in, k)`` -> hop kernel ``(r, P C_in, g C_out)`` (``P = stride * group``):
+    entry ``[i, p C_in + c, q C_out + o] = weight[o, c, P i + p - stride q]`` (zero where that
+    tap does not exist)."""
+    c_out, c_in, k = weight.shape
+    hop = stride * group
+    r = (stride * (group - 1) + k - 1) // hop + 1
+    out = weight.new_zeros(r, hop, c_in, group, c_out)
+    w = weight.permute(2, 1, 0)  # (k, C_in, C_out)
+    for i in range(r):
+        for p in range(hop):
+            for q in range(group):
+                tap = hop * i + p - stride * q
+                if 0 <= tap < k:
+                    out[i, p, :, q] = w[tap]
+    return out.reshape(r, hop * c_in, group * c_out)
+
+
+@dataclass(frozen=True)
+class HopConv:
+    """Geometry of one layer in hop form, and its Winograd tile.
+
+    ``stride``/``kwidth``: the layer's; ``group``: outputs per hop (1 for strided layers, 2
+    for stride 1 so that hops hold two samples); ``tile``: output hops per Winograd tile
+    (``m``; 1 means the direct hop convolution, ``r`` GEMMs).
+    """
+
+    stride: int
+    kwidth: int
+    group: int
+    tile: int
+
+    @classmethod
+    def for_layer(cls, stride: int, kwidth: int) -> HopConv:
+        """The hop form used for a ``(stride, kwidth)`` layer."""
+        group = 2 if stride == 1 else 1
+        r = (stride * (group - 1) + kwidth - 1) // (stride * group) + 1
+        return cls(stride, kwidth, group, TILE.get(r, 1))
+
+    @property
+    def hop(self) -> int:
+        """Input samples per hop (``P``)."""
+        return self.stride * self.group
+
+    @property
+    def taps(self) -> int:
+        """Hop taps ``r``."""
+        return (self.stride * (self.group - 1) + self.kwidth - 1) // self.hop + 1
+
+    @property
+    def points(self) -> int:
+        """GEMMs per tile (``n = m + r - 1``)."""
+        return self.tile + self.taps - 1
+
+    def output_length(self, length: int) -> int:
+        """Outputs of a padded input of ``length`` samples."""
+        return (length - self.kwidth) // self.stride + 1
+
+    def input_length(self, length: int) -> int:
+        """Padded input samples :meth:`__call__` reads for an input of ``length`` samples
+        (whole tiles; the buffer must hold them, zeros after the real ones)."""
+        tiles = self._tiles(self.output_length(length))
+        return (tiles * self.tile + self.taps - 1) * self.hop
+
+    def output_rows(self, length: int) -> int:
+        """Rows :meth:`__call__` writes for an input of ``length`` samples (whole tiles)."""
+        return self._tiles(self.output_length(length)) * self.tile * self.group
+
+    def _tiles(self, t_out: int) -> int:
+        hops = -(-t_out // self.group)
+        return -(-hops // self.tile)
+
+    def weight(self, weight: Tensor) -> Tensor:
+        """Layer weight ``(C_out, C_in, k)`` -> the transformed kernel ``(n, K, N)`` that
+        :meth:`__call__` multiplies with (computed in float64, returned in the weight's
+        dtype)."""
+        w = hop_weight(weight.double(), self.stride, self.group)
+        if self.tile > 1:
+            _, g, _ = winograd_matrices(self.tile, self.taps)
+            w = torch.einsum("jr,rkn->jkn", g, w)
+        return w.to(weight.dtype).contiguous()
+
+    def __call__(self, x: Tensor, length: int, wt: Tensor, out: Tensor | None = None) -> Tensor:
+        """'valid' convolution of the time-major buffer ``x`` ``(B, >= input_length(length),
+        C_in)`` whose first ``length`` rows are the padded layer input (the rest zeros) ->
+        ``(B, output_rows(length), C_out)``: whole tiles of outputs, the rows after
+        ``output_length(length)`` meaningless. ``wt`` from :meth:`weight`; ``out`` an optional
+        view of that shape to write into (any batch stride; rows of ``C_out`` contiguous
+        values)."""
+        batch, rows, c_in = x.shape
+        n, k_dim, n_dim = wt.shape
+        m, hop, r = self.tile, self.hop, self.taps
+        tiles = self._tiles(self.output_length(length))
+        hops_in = tiles * m + r - 1
+        if rows < hops_in * hop:
+            raise ValueError(f"buffer of {rows} rows, {hops_in * hop} needed")
+        h = x[:, : hops_in * hop].reshape(batch, hops_in, hop * c_in)
+        if m == 1:  # direct hop convolution: r GEMMs accumulated
+            y = torch.matmul(h[:, :tiles], wt[0])
+            for i in range(1, r):
+                y.add_(torch.matmul(h[:, i : i + tiles], wt[i]))
+            y = y.view(batch, tiles * self.group, -1)
+            if out is not None:
+                out.copy_(y)
+                return out
+            return y
+        at, _, bt = (t.to(x.device, x.dtype) for t in winograd_matrices(m, r))
+        if out is None:
+            out = x.new_empty(batch, tiles * m * self.group, n_dim // self.group)
+        tiled = out.unflatten(1, (tiles, m, self.group))
+        step = max(1, CHUNK // (n * max(k_dim, n_dim)))  # tiles per pass, kept in cache
+        for b in range(batch):
+            for t0 in range(0, tiles, step):
+                t1 = min(tiles, t0 + step)
+                rows = h[b, t0 * m :]
+                d = torch.stack([rows[i : i + m * (t1 - t0) : m] for i in range(n)])
+                u = torch.mm(bt, d.view(n, -1)).view(n, t1 - t0, k_dim)
+                prod = torch.bmm(u, wt)  # (n, tiles, N): the n products of the tile
+                y = torch.mm(at, prod.view(n, -1)).view(m, t1 - t0, self.group, n_dim // self.group)
+                tiled[b, t0:t1].copy_(y.transpose(0, 1))
+        return out
