@@ -35,6 +35,8 @@ __all__ = ["FastConvStack", "fft_conv1d", "pool_frames", "supports", "weight_spe
 
 NFFT = 64  # block size of the eval path's FFT convolutions
 SINC_PIECE = 2048
+#: output rows per GEMM of the second block (1024 x 640 inputs: 2.6 MB)
+HOP_ROWS = 1024
 #: FFT convolution only where the cached weight spectra stay small (C_in' x C_out <= 256 x 256,
 #: 17 MB): for wider layers the spectra (6x the weights) make the GEMMs memory-bound.
 FFT_MAX_CHANNEL_PRODUCT = 256 * 256
@@ -154,9 +156,9 @@ class FastConvStack:
             for n0 in range(0, length, SINC_PIECE):
                 n1 = min(length, n0 + SINC_PIECE)
                 piece = h0[b, left + n0 : left + n1]
-                torch.mm(fwd[n0:n1] + bwd[n0:n1].flip(-1), d0["sym"], out=piece)
-                piece.add_(d0["bias"])  # bias and activation while the piece is in cache
-                _act_inplace(piece, slope, isinstance(b0.act, nn.ReLU))
+                folded = bwd[n0:n1].flip(-1).add_(fwd[n0:n1])
+                torch.addmm(d0["bias"], folded, d0["sym"], out=piece)
+                _act_inplace(piece, slope, isinstance(b0.act, nn.ReLU))  # while in cache
         inner = h0[:, left : left + length]
         _pad_rows(h0, left, right, length, b1.pad_mode)
         if skip_factor is not None:
@@ -165,11 +167,17 @@ class FastConvStack:
         d1 = self._derived(1, b1)
         s = b1.stride
         t1 = (left + length + right - b1.kwidth) // s + 1
-        hops = h0[:, : (t1 + 1) * s].reshape(batch, t1 + 1, s * n_ch)
-        z = torch.matmul(hops, d1["w_ab"])  # (B, T1 + 1, 2 C): both halves of the kernel
-        c1 = z.shape[-1] // 2
-        y1 = z[:, :-1, :c1] + z[:, 1:, c1:] + d1["bias"]
-        h = _act(b1, y1, -1).transpose(1, 2).contiguous()  # (B, C, T1) channel-major
+        c1 = d1["w_ab"].shape[1] // 2
+        y1 = x.new_empty(batch, t1, c1)
+        for b in range(batch):  # in runs of HOP_ROWS outputs: the GEMM's operands stay in cache
+            for r0 in range(0, t1, HOP_ROWS):
+                r1 = min(t1, r0 + HOP_ROWS)
+                hops = h0[b, r0 * s : (r1 + 1) * s].view(r1 + 1 - r0, s * n_ch)
+                z = torch.mm(hops, d1["w_ab"])  # (hops, 2 C): both halves of the kernel
+                out = y1[b, r0:r1]
+                torch.add(z[:-1, :c1], z[1:, c1:], out=out).add_(d1["bias"])
+                _act_inplace(out, _slope(b1), isinstance(b1.act, nn.ReLU))
+        h = y1.transpose(1, 2).contiguous()  # (B, C, T1) channel-major
         if skip_factor is not None and len(blocks) > 2:
             pooled.append(pool_frames(h, skip_factor(1, h.shape[-1]), t_out))
         # --- blocks 2..n: FFT (stride 1), Winograd (wide strided) or direct convolutions,
