@@ -59,6 +59,21 @@ def time_rtf(
     return statistics.median(times) / audio, min(times) / audio
 
 
+def batch_shapes(text: str) -> list[tuple[int, float]]:
+    """``"1x10,8x2"`` -> ``[(1, 10.0), (8, 2.0)]`` (argparse type: a clear error otherwise)."""
+    shapes = []
+    for item in text.split(","):
+        batch, sep, seconds = item.partition("x")
+        try:
+            shape = (int(batch), float(seconds))
+        except ValueError:
+            shape = (0, 0.0)
+        if not sep or shape[0] < 1 or shape[1] <= 0:
+            raise argparse.ArgumentTypeError(f"{item!r} is not BATCHxSECONDS, e.g. 1x10")
+        shapes.append(shape)
+    return shapes
+
+
 def long_audio_child(hours: float, cfg: str, chunk_seconds: float) -> None:
     """Run in a subprocess: extract features of ``hours`` of audio, print RSS and time."""
     import numpy as np
@@ -194,7 +209,12 @@ def main() -> None:
     p.add_argument("--skip-stream", action="store_true")
     p.add_argument("--device", choices=("all", "cpu", "cuda"), default="all",
                    help="all: the CPU, and CUDA when present")  # fmt: skip
-    p.add_argument("--batches", default="1x10,8x2", help="batch x seconds, comma-separated")
+    p.add_argument(
+        "--batches",
+        type=batch_shapes,
+        default="1x10,8x2",
+        help="inputs as BATCHxSECONDS, comma-separated (default 1x10,8x2)",
+    )
     p.add_argument("--compare", metavar="PATH", help="checkout of the original santi-pdp/pase")
     p.add_argument("--compare-qrnn", metavar="PATH", help="checkout of salesforce/pytorch-qrnn")
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
@@ -209,7 +229,7 @@ def main() -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     if args.device != "all":
         devices = [args.device]
-    shapes = [(int(b), float(s)) for b, s in (v.split("x") for v in args.batches.split(","))]
+    shapes = args.batches
     print(
         f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, "
         f"allocator {allocator_name()}"

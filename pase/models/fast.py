@@ -5,17 +5,22 @@ Where the plain path spends its time on CPU and what replaces it:
 - SincNet layer (64 filters x 251 taps at 16 kHz): the filters are symmetric, so the conv is
   a GEMM over ``x[n-i] + x[n+i]`` (126 columns instead of 251), computed in cache-sized
   pieces and written *time-major* ``(B, L, 64)``;
-- second layer (kernel 20 = 2 x stride 10): with time-major input it is two GEMMs over
-  10-sample hops, no transposition of the 16 kHz activations;
+- second layer (kernel 20 = 2 x stride 10): with time-major input it is one GEMM over
+  10-sample hops for both kernel halves, in runs of :data:`HOP_ROWS` outputs, no
+  transposition of the 16 kHz activations;
 - stride-1 kernel-11 layers up to 256 x 256 channels: overlap-save FFT convolution; the
   channel mixing becomes one complex batched GEMM per frequency bin (~2.2 instead of 11
-  multiply-adds per input/output channel pair and output sample). Strided and wider layers
-  keep oneDNN's direct convolution, which measured as fast or faster there (also against
-  an FFT of the stride-1 polyphase form, on 2 CPU threads);
-- BatchNorm is folded into the conv weights (eval statistics), and the folded weights and
-  their spectra are cached until a parameter or buffer changes.
+  multiply-adds per input/output channel pair and output sample);
+- strided kernel-11 layers from 256 x 256 channels (PASE+'s 256 -> 512 and 512 -> 512):
+  Winograd F(3, 6) on time-major hops (:mod:`pase.models.winograd`), 8 GEMMs for 3 outputs
+  of 6 hop taps (2.25x fewer multiply-adds; 0.6-0.7x oneDNN's time at 1 x 10 s, where
+  oneDNN's direct convolution was already at the GEMM peak). The narrower strided layers
+  keep oneDNN, which measured as fast or faster there (also against FFT and Winograd forms);
+- BatchNorm is folded into the conv weights (eval statistics), and the folded weights,
+  their spectra and Winograd transforms are cached until a parameter or buffer changes.
 
-Float32 results match the plain path to ~1e-6 relative (FFT rounding).
+Float32 results match the plain path to ~1e-6 relative (FFT and Winograd rounding); in
+float64 to ~1e-15.
 """
 
 from __future__ import annotations
