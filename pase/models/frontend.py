@@ -406,8 +406,11 @@ class WaveFe(nn.Module):
         return h, pooled
 
     def _use_fast(self, x: torch.Tensor) -> bool:
-        """Eval mode, no gradient needed, supported geometry, not disabled."""
+        """Eval mode, no gradient needed, supported geometry, float32/float64 (FFT has no
+        bfloat16 on CPU; half-precision models take the plain path), not disabled."""
         if self.training or self._fast is None or not self.fast_inference:
+            return False
+        if x.dtype not in (torch.float32, torch.float64):
             return False
         if not torch.is_grad_enabled():
             return True
