@@ -203,8 +203,8 @@ class HopConv:
         for b in range(batch):
             for t0 in range(0, tiles, step):
                 t1 = min(tiles, t0 + step)
-                rows = h[b, t0 * m :]
-                d = torch.stack([rows[i : i + m * (t1 - t0) : m] for i in range(n)])
+                first = h[b, t0 * m :]  # the tiles' input hops start every m hops from here
+                d = torch.stack([first[i : i + m * (t1 - t0) : m] for i in range(n)])
                 u = torch.mm(bt, d.view(n, -1)).view(n, t1 - t0, k_dim)
                 prod = torch.bmm(u, wt)  # (n, tiles, N): the n products of the tile
                 y = torch.mm(at, prod.view(n, -1)).view(m, t1 - t0, self.group, n_dim // self.group)
