@@ -14,6 +14,7 @@ from torch import nn
 
 from pase.constants import SAMPLE_RATE
 from pase.models.fft_conv import conv1d_fft, wants_fft
+from pase.models.winograd import conv1d_winograd, wants_winograd
 
 __all__ = ["FeBlock", "SincConv", "batch_norm_groups", "fold_batchnorm", "same_padding"]
 
@@ -303,7 +304,8 @@ def _conv1d(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int, dilation: int
 ) -> torch.Tensor:
     """``F.conv1d`` ('valid'), computed as one matrix product when ``k == 2 * stride``, or
-    by FFT blocks where :func:`pase.models.fft_conv.wants_fft` measured it faster.
+    by Winograd tiles or FFT blocks where :func:`pase.models.winograd.wants_winograd` or
+    :func:`pase.models.fft_conv.wants_fft` measured them faster.
 
     The original's second layer (k 20, stride 10) is slow as a direct convolution; reshaping
     the input into hops of ``stride`` samples turns it into a GEMM with identical results.
@@ -321,6 +323,8 @@ def _conv1d(
         if bias is not None:
             y = y + bias
         return y.transpose(1, 2)
+    if wants_winograd(x, weight, stride, dilation):
+        return conv1d_winograd(x, weight, bias, stride)
     if wants_fft(x, weight, stride, dilation):
         return conv1d_fft(x, weight, bias, stride)
     return F.conv1d(x, weight, bias, stride=stride, dilation=dilation)

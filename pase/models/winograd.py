@@ -20,9 +20,12 @@ largest output) of a float64 convolution for ``n <= 8``, against ~4e-7 for oneDN
 convolution. Larger tiles lose accuracy quickly (F(4, 6): 1e-5), so :data:`TILE` stays
 small.
 
-Used by the eval fast path (:mod:`pase.models.fast`) for the conv stack's blocks after the
-SincNet layer: at batch 1 x 10 s on 2 CPU threads the direct convolutions were already at the
-GEMM peak, so only fewer multiply-adds could make them faster.
+Used by the eval fast path (:mod:`pase.models.fast`) for the wide strided blocks: at batch
+1 x 10 s on 2 CPU threads the direct convolutions were already at the GEMM peak, so only fewer
+multiply-adds could make them faster. In training (:func:`conv1d_winograd`, with autograd:
+the backward passes are the same ``n`` GEMMs transposed) for PASE+'s 512 -> 512 stride-2
+block, where it beat the FFT convolution (its 33 x 1024 x 512 complex weight spectra, made
+every step, cost more than its products).
 """
 
 from __future__ import annotations
@@ -32,12 +35,26 @@ from fractions import Fraction
 from functools import cache
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["TILE", "HopConv", "hop_weight", "winograd_matrices"]
+from pase.models.fft_conv import MIN_POSITIONS
+
+__all__ = [
+    "TILE",
+    "HopConv",
+    "conv1d_winograd",
+    "hop_weight",
+    "wants_winograd",
+    "winograd_matrices",
+]
 
 #: output hops per Winograd tile, by the number of hop taps ``r``
 TILE = {2: 3, 3: 3, 4: 3, 5: 3, 6: 3}
+
+#: smallest C_in x C_out where training batches gained over the FFT convolution (512 -> 512,
+#: stride 2, forward + backward on 48 x 2 s: 0.86 s by FFT, 0.65 s; 256 -> 512 was even)
+TRAIN_MIN_CHANNEL_PRODUCT = 512 * 512
 
 #: floats per pass of the Winograd products (inputs, products), so that they stay in cache
 CHUNK = 1 << 21
@@ -163,13 +180,33 @@ class HopConv:
 
     def weight(self, weight: Tensor) -> Tensor:
         """Layer weight ``(C_out, C_in, k)`` -> the transformed kernel ``(n, K, N)`` that
-        :meth:`__call__` multiplies with (computed in float64, returned in the weight's
-        dtype)."""
-        w = hop_weight(weight.double(), self.stride, self.group)
+        :meth:`products` multiplies with (differentiable; ``G``'s entries are powers of 2,
+        exact in float32)."""
+        w = hop_weight(weight, self.stride, self.group)
         if self.tile > 1:
             _, g, _ = winograd_matrices(self.tile, self.taps)
-            w = torch.einsum("jr,rkn->jkn", g, w)
-        return w.to(weight.dtype).contiguous()
+            w = torch.einsum("jr,rkn->jkn", g.to(weight.device, weight.dtype), w)
+        return w.contiguous()
+
+    def products(self, h: Tensor, t0: int, t1: int, wt: Tensor) -> Tensor:
+        """Output tiles ``t0 .. t1 - 1`` of every example from the hops ``h`` ``(B, hops, K)``
+        (tile ``t`` reads hops ``m t .. m t + n - 1``) -> ``(m, B, t1 - t0, g, C_out)``, the
+        ``m`` output hops of a tile first. Differentiable."""
+        n, k_dim, n_dim = wt.shape
+        m, r = self.tile, self.taps
+        count, batch = t1 - t0, h.shape[0]
+        first = h[:, t0 * m :]
+        shape = (m, batch, count, self.group, n_dim // self.group)
+        if m == 1:  # direct hop convolution: r GEMMs accumulated
+            y = torch.matmul(first[:, :count], wt[0])
+            for i in range(1, r):
+                y = y + torch.matmul(first[:, i : i + count], wt[i])
+            return y.view(shape)
+        at, _, bt = (t.to(h.device, h.dtype) for t in winograd_matrices(m, r))
+        d = torch.stack([first[:, i : i + m * count : m] for i in range(n)])  # (n, B, tiles, K)
+        u = torch.mm(bt, d.view(n, -1)).view(n, batch * count, k_dim)
+        prod = torch.bmm(u, wt)  # (n, B tiles, N): the n products of every tile
+        return torch.mm(at, prod.view(n, -1)).view(shape)
 
     def __call__(self, x: Tensor, length: int, wt: Tensor, out: Tensor | None = None) -> Tensor:
         """'valid' convolution of the time-major buffer ``x`` ``(B, >= input_length(length),
@@ -180,33 +217,53 @@ class HopConv:
         values)."""
         batch, rows, c_in = x.shape
         n, k_dim, n_dim = wt.shape
-        m, hop, r = self.tile, self.hop, self.taps
         tiles = self._tiles(self.output_length(length))
-        hops_in = tiles * m + r - 1
-        if rows < hops_in * hop:
-            raise ValueError(f"buffer of {rows} rows, {hops_in * hop} needed")
-        h = x[:, : hops_in * hop].reshape(batch, hops_in, hop * c_in)
-        if m == 1:  # direct hop convolution: r GEMMs accumulated
-            y = torch.matmul(h[:, :tiles], wt[0])
-            for i in range(1, r):
-                y.add_(torch.matmul(h[:, i : i + tiles], wt[i]))
-            y = y.view(batch, tiles * self.group, -1)
-            if out is not None:
-                out.copy_(y)
-                return out
-            return y
-        at, _, bt = (t.to(x.device, x.dtype) for t in winograd_matrices(m, r))
+        hops_in = tiles * self.tile + self.taps - 1
+        if rows < hops_in * self.hop:
+            raise ValueError(f"buffer of {rows} rows, {hops_in * self.hop} needed")
+        h = x[:, : hops_in * self.hop].reshape(batch, hops_in, self.hop * c_in)
         if out is None:
-            out = x.new_empty(batch, tiles * m * self.group, n_dim // self.group)
-        tiled = out.unflatten(1, (tiles, m, self.group))
+            out = x.new_empty(batch, tiles * self.tile * self.group, n_dim // self.group)
+        tiled = out.unflatten(1, (tiles, self.tile, self.group))
         step = max(1, CHUNK // (n * max(k_dim, n_dim)))  # tiles per pass, kept in cache
         for b in range(batch):
             for t0 in range(0, tiles, step):
                 t1 = min(tiles, t0 + step)
-                first = h[b, t0 * m :]  # the tiles' input hops start every m hops from here
-                d = torch.stack([first[i : i + m * (t1 - t0) : m] for i in range(n)])
-                u = torch.mm(bt, d.view(n, -1)).view(n, t1 - t0, k_dim)
-                prod = torch.bmm(u, wt)  # (n, tiles, N): the n products of the tile
-                y = torch.mm(at, prod.view(n, -1)).view(m, t1 - t0, self.group, n_dim // self.group)
-                tiled[b, t0:t1].copy_(y.transpose(0, 1))
+                y = self.products(h[b : b + 1], t0, t1, wt)
+                tiled[b, t0:t1].copy_(y[:, 0].transpose(0, 1))
         return out
+
+
+def conv1d_winograd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: int) -> Tensor:
+    """``F.conv1d(x, weight, bias, stride)`` ('valid', no dilation) by Winograd F(3, r) on
+    hops, with autograd, all examples' tiles in one GEMM per point (training batches):
+    ``x`` ``(B, C_in, L)``, ``weight`` ``(C_out, C_in, k)`` -> ``(B, C_out, T)``."""
+    batch, c_in, length = x.shape
+    c_out, _, k = weight.shape
+    conv = HopConv.for_layer(stride, k)
+    t_out = conv.output_length(length)
+    tiles = conv._tiles(t_out)
+    need = max(length, conv.input_length(length))
+    rows = F.pad(x, (0, need - length)).transpose(1, 2)  # (B, need, C_in)
+    h = rows.reshape(batch, need // conv.hop, conv.hop * c_in)  # one copy: time-major hops
+    y = conv.products(h, 0, tiles, conv.weight(weight))  # (m, B, tiles, g, C_out)
+    y = y.permute(1, 4, 2, 0, 3).reshape(batch, c_out, -1)[..., :t_out]
+    return y if bias is None else y + bias[:, None]
+
+
+def wants_winograd(x: Tensor, weight: Tensor, stride: int, dilation: int) -> bool:
+    """Whether :func:`conv1d_winograd` beats the FFT and direct convolutions for a training
+    batch (measured forward + backward, 48 x 2 s, 2 CPU threads): CPU, stride 2, no
+    dilation, at least 5 taps, C_in x C_out of at least :data:`TRAIN_MIN_CHANNEL_PRODUCT`,
+    at least ``fft_conv.MIN_POSITIONS`` output positions over the batch, float32/64."""
+    c_out, c_in, k = weight.shape
+    t_out = (x.shape[-1] - k) // stride + 1
+    return (
+        x.device.type == "cpu"
+        and dilation == 1
+        and stride == 2
+        and k >= 5
+        and c_in * c_out >= TRAIN_MIN_CHANNEL_PRODUCT
+        and x.shape[0] * t_out >= MIN_POSITIONS
+        and x.dtype in (torch.float32, torch.float64)
+    )

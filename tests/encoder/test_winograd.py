@@ -8,7 +8,13 @@ import torch.nn.functional as F
 
 from pase.models import winograd
 from pase.models.frontend import wf_builder
-from pase.models.winograd import HopConv, hop_weight, winograd_matrices
+from pase.models.winograd import (
+    HopConv,
+    conv1d_winograd,
+    hop_weight,
+    wants_winograd,
+    winograd_matrices,
+)
 
 
 @pytest.mark.parametrize(("m", "r"), [(1, 3), (2, 3), (3, 2), (3, 6), (4, 6), (2, 9)])
@@ -118,3 +124,30 @@ def test_pase_plus_fast_path_uses_winograd_and_stays_exact() -> None:
     torch.testing.assert_close(fast[0], plain[0], rtol=1e-12, atol=1e-12)
     for a, b in zip(fast[1], plain[1]):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("stride", "k", "length"), [(2, 11, 409), (2, 11, 410), (3, 7, 100), (1, 11, 90)]
+)
+def test_conv1d_winograd_values_and_gradients(stride: int, k: int, length: int) -> None:
+    """The training form equals ``F.conv1d`` in float64, outputs and every gradient."""
+    torch.manual_seed(6)
+    x = torch.randn(3, 4, length, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(5, 4, k, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    y = conv1d_winograd(x, w, b, stride)
+    grad = torch.randn_like(y)
+    got = torch.autograd.grad(y, (x, w, b), grad)
+    ref = F.conv1d(x, w, b, stride=stride)
+    torch.testing.assert_close(y, ref, rtol=1e-11, atol=1e-11)
+    for a, e in zip(got, torch.autograd.grad(ref, (x, w, b), grad)):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-10)
+
+
+def test_training_batches_of_the_widest_layer_take_winograd() -> None:
+    w = torch.zeros(512, 512, 11)
+    assert wants_winograd(torch.zeros(48, 512, 409), w, 2, 1)  # PASE+ block 7, 48 x 2 s
+    assert not wants_winograd(torch.zeros(1, 512, 409), w, 2, 1)  # too few positions
+    assert not wants_winograd(torch.zeros(48, 256, 809), torch.zeros(512, 256, 11), 2, 1)
+    assert not wants_winograd(torch.zeros(48, 512, 409), w, 1, 1)
+    assert not wants_winograd(torch.zeros(48, 512, 409).bfloat16(), w, 2, 1)
