@@ -14,7 +14,8 @@ the FFT pays there too.
 Where it pays (CPU, 2 threads, PASE+ training batch 48 x 2 s, forward + backward, measured
 against oneDNN's direct convolution): stride 1, 128 x 128 channels 0.42 -> 0.25 s and
 256 x 256 0.80 -> 0.34 s; stride 2, 128 -> 256 0.42 -> 0.35 s, 256 -> 512 0.84 -> 0.61 s,
-512 -> 512 0.88 -> 0.78 s; not for 64 -> 128 (0.23 -> 0.27 s). The PASE+ waveform decoder's
+512 -> 512 0.88 -> 0.78 s (that one now goes to :mod:`pase.models.winograd`, 0.65 s); not for
+64 -> 128 (0.23 -> 0.27 s). The PASE+ waveform decoder's
 transposed convolutions (batch 16 x 2 s): 512 -> 256, k 30, stride 4 (7.5 taps per phase)
 1.58 -> 0.93 s; 256 -> 512 on 200 frames 0.45 -> 0.45 s; 256 -> 128, stride 10 (3 taps per
 phase) not faster. Not for inference batches: PASE+ at 1 x 10 s, the stride-2 layers took
