@@ -8,6 +8,7 @@ between data loading, targets, distortions, forward, backward and optimizer.
     python bench/train.py                    # CPU, 2 threads, 3 timed steps after 1 warm-up
     python bench/train.py --device cuda --steps 20
     python bench/train.py --fe_cfg PASE --net_cfg workers --batch 32 --seconds 1
+    python bench/train.py --steps 1 --profile 25    # where a step's time goes
 
 Reference: the original santi-pdp/pase took 33-38 s per step (batch 16 x 2 s, CPU, 2 threads)
 on this machine kind: 5.5 s batch preparation, 9.1 s forward, 18-23 s backward; the ratio to
@@ -83,6 +84,14 @@ def main() -> None:
     p.add_argument("--num_workers", type=int, default=2, help="DataLoader processes")
     p.add_argument("--device", default="cpu")
     p.add_argument("--amp", action="store_true", help="mixed precision (CUDA)")
+    p.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the timed steps, profile one more (torch.profiler) and print its N "
+        "costliest operators by self CPU time",
+    )
     p.add_argument("--compare", metavar="PATH", help="checkout of the original santi-pdp/pase")
     p.add_argument("--compare_qrnn", metavar="PATH", help="checkout of salesforce/pytorch-qrnn")
     args = p.parse_args()
@@ -121,6 +130,15 @@ def main() -> None:
                 if i >= args.warmup:
                     walls.append(time.perf_counter() - t)
                     splits.append(times)
+            if args.profile:
+                from torch.profiler import profile
+
+                batch = next(it)
+                with profile() as prof:
+                    trainer.train_step(batch, 0.0)
+                print(
+                    prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.profile)
+                )
         finally:
             os.chdir(cwd)
 

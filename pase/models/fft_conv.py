@@ -26,6 +26,8 @@ convolutions stay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -33,6 +35,7 @@ from torch import Tensor
 __all__ = [
     "conv1d_fft",
     "conv_transpose1d_fft",
+    "conv_transpose1d_polyphase",
     "fft_conv1d",
     "polyphase_weight",
     "wants_fft",
@@ -157,18 +160,33 @@ def polyphase_weight(weight: Tensor, stride: int, padding: int) -> tuple[Tensor,
     return w.permute(2, 1, 0, 3).reshape(s * c_out, c_in, taps), jmin, jmax
 
 
-def conv_transpose1d_fft(
-    x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int, nfft: int = NFFT
+def conv_transpose1d_polyphase(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: int,
+    padding: int,
+    conv1d: Callable[[Tensor, Tensor], Tensor],
 ) -> Tensor:
     """The first ``stride T`` samples of ``F.conv_transpose1d(x, weight, bias, stride,
-    padding)`` by polyphase FFT convolution, with autograd: ``x`` ``(B, C_in, T)``,
+    padding)`` as one stride-1 convolution of its output phases (:func:`polyphase_weight`)
+    computed by ``conv1d(x, w)`` ('valid', no bias), with autograd: ``x`` ``(B, C_in, T)``,
     ``weight`` ``(C_in, C_out, k)`` -> ``(B, C_out, stride T)``."""
     b, _, t = x.shape
     c_out = weight.shape[1]
     w, jmin, jmax = polyphase_weight(weight, stride, padding)
-    y = conv1d_fft(F.pad(x, (jmax, -jmin)), w, None, 1, nfft)  # (B, s C_out, T)
+    y = conv1d(F.pad(x, (jmax, -jmin)), w)  # (B, s C_out, T)
     y = y.view(b, stride, c_out, t).permute(0, 2, 3, 1).reshape(b, c_out, t * stride)
     return y if bias is None else y + bias[:, None]
+
+
+def conv_transpose1d_fft(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int, nfft: int = NFFT
+) -> Tensor:
+    """:func:`conv_transpose1d_polyphase` by FFT convolution (:func:`conv1d_fft`)."""
+    return conv_transpose1d_polyphase(
+        x, weight, bias, stride, padding, lambda h, w: conv1d_fft(h, w, None, 1, nfft)
+    )
 
 
 def wants_fft_transposed(x: Tensor, weight: Tensor, stride: int) -> bool:

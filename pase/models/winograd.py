@@ -17,8 +17,8 @@ all tiles and channels at once, ``n`` GEMMs ``(tiles, K) @ (K, N)`` instead of `
 interpolation points ``0, 1, -1, 2, -2, 1/2, -1/2, ...`` and infinity
 (:func:`winograd_matrices`); in float32 the results stay within ~2e-6 (relative to the
 largest output) of a float64 convolution for ``n <= 8``, against ~4e-7 for oneDNN's direct
-convolution. Larger tiles lose accuracy quickly (F(4, 6): 1e-5), so :data:`TILE` stays
-small.
+convolution. Larger tiles lose accuracy quickly (F(4, 6): 1e-5), so tiles stay within
+:data:`MAX_POINTS` points.
 
 Used by the eval fast path (:mod:`pase.models.fast`) for the wide strided blocks: at batch
 1 x 10 s on 2 CPU threads the direct convolutions were already at the GEMM peak, so only fewer
@@ -38,19 +38,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pase.models.fft_conv import MIN_POSITIONS
+from pase.models.fft_conv import MIN_POSITIONS, conv_transpose1d_polyphase
 
 __all__ = [
-    "TILE",
+    "MAX_POINTS",
     "HopConv",
     "conv1d_winograd",
+    "conv_transpose1d_winograd",
     "hop_weight",
     "wants_winograd",
+    "wants_winograd_transposed",
     "winograd_matrices",
 ]
 
-#: output hops per Winograd tile, by the number of hop taps ``r``
-TILE = {2: 3, 3: 3, 4: 3, 5: 3, 6: 3}
+#: points (GEMMs) per Winograd tile at most: F(m, r) with m + r - 1 <= 8 stayed within ~2e-6
+#: of a float64 convolution in float32 (F(3, 6), F(6, 3)); 9 points lost 5x that
+MAX_POINTS = 8
 
 #: smallest C_in x C_out where training batches gained over the FFT convolution (512 -> 512,
 #: stride 2, forward + backward on 48 x 2 s: 0.86 s by FFT, 0.65 s; 256 -> 512 was even)
@@ -140,10 +143,12 @@ class HopConv:
 
     @classmethod
     def for_layer(cls, stride: int, kwidth: int) -> HopConv:
-        """The hop form used for a ``(stride, kwidth)`` layer."""
-        group = 2 if stride == 1 else 1
+        """The hop form used for a ``(stride, kwidth)`` layer: hops of two samples for wide
+        stride-1 kernels (``k > 6``, whose taps would need too many points), and the largest
+        tile of at most :data:`MAX_POINTS` points (none for a single hop tap)."""
+        group = 2 if stride == 1 and kwidth > 6 else 1
         r = (stride * (group - 1) + kwidth - 1) // (stride * group) + 1
-        return cls(stride, kwidth, group, TILE.get(r, 1))
+        return cls(stride, kwidth, group, max(1, MAX_POINTS + 1 - r) if r > 1 else 1)
 
     @property
     def hop(self) -> int:
@@ -265,5 +270,36 @@ def wants_winograd(x: Tensor, weight: Tensor, stride: int, dilation: int) -> boo
         and k >= 5
         and c_in * c_out >= TRAIN_MIN_CHANNEL_PRODUCT
         and x.shape[0] * t_out >= MIN_POSITIONS
+        and x.dtype in (torch.float32, torch.float64)
+    )
+
+
+def conv_transpose1d_winograd(
+    x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int
+) -> Tensor:
+    """The first ``stride T`` samples of ``F.conv_transpose1d(x, weight, bias, stride,
+    padding)``: its polyphase form (one stride-1 convolution of ``ceil(k / stride)``-ish taps
+    with ``stride C_out`` outputs, :func:`pase.models.fft_conv.polyphase_weight`) by
+    :func:`conv1d_winograd`, with autograd. ``x`` ``(B, C_in, T)``, ``weight``
+    ``(C_in, C_out, k)`` -> ``(B, C_out, stride T)``."""
+    return conv_transpose1d_polyphase(
+        x, weight, bias, stride, padding, lambda h, w: conv1d_winograd(h, w, None, 1)
+    )
+
+
+def wants_winograd_transposed(x: Tensor, weight: Tensor, stride: int) -> bool:
+    """Whether :func:`conv_transpose1d_winograd` beats oneDNN and the FFT form: CPU, 2 to 4
+    kernel taps per output phase (``2 stride <= k <= 4 stride``; wider phases go to the FFT),
+    C_in x C_out of at least 128 x 128, at least ``fft_conv.MIN_POSITIONS`` input positions
+    over the batch, float32/64. Measured: the PASE+ waveform decoder's 256 -> 128, k 30,
+    stride 10 (3 taps per phase, F(6, 3)) on 16 x 3200 frames, forward + backward 1.90 ->
+    1.22 s."""
+    c_in, c_out, k = weight.shape
+    return (
+        x.device.type == "cpu"
+        and stride > 1
+        and 2 * stride <= k <= 4 * stride
+        and c_in * c_out >= 128 * 128
+        and x.shape[0] * x.shape[-1] >= MIN_POSITIONS
         and x.dtype in (torch.float32, torch.float64)
     )

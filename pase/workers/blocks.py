@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from pase.models.fft_conv import conv_transpose1d_fft, wants_fft_transposed
+from pase.models.winograd import conv_transpose1d_winograd, wants_winograd_transposed
 
 
 class MLPBlock(nn.Module):
@@ -98,7 +99,9 @@ class DeconvBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         d = self.deconv
-        if wants_fft_transposed(x, d.weight, self.stride):  # same numbers, faster on CPU
+        if wants_winograd_transposed(x, d.weight, self.stride):  # same numbers, faster on CPU
+            h = conv_transpose1d_winograd(x, d.weight, d.bias, self.stride, d.padding[0])
+        elif wants_fft_transposed(x, d.weight, self.stride):
             h = conv_transpose1d_fft(x, d.weight, d.bias, self.stride, d.padding[0])
         else:
             h = d(x)[..., : self.stride * x.shape[-1]]

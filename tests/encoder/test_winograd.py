@@ -11,8 +11,10 @@ from pase.models.frontend import wf_builder
 from pase.models.winograd import (
     HopConv,
     conv1d_winograd,
+    conv_transpose1d_winograd,
     hop_weight,
     wants_winograd,
+    wants_winograd_transposed,
     winograd_matrices,
 )
 
@@ -151,3 +153,34 @@ def test_training_batches_of_the_widest_layer_take_winograd() -> None:
     assert not wants_winograd(torch.zeros(48, 256, 809), torch.zeros(512, 256, 11), 2, 1)
     assert not wants_winograd(torch.zeros(48, 512, 409), w, 1, 1)
     assert not wants_winograd(torch.zeros(48, 512, 409).bfloat16(), w, 2, 1)
+
+
+@pytest.mark.parametrize(("k", "stride", "padding"), [(30, 10, 10), (12, 4, 4), (9, 3, 2)])
+def test_conv_transpose1d_winograd_values_and_gradients(k: int, stride: int, padding: int) -> None:
+    """The polyphase Winograd form equals ``F.conv_transpose1d`` (first ``stride T``
+    samples) in float64, outputs and every gradient."""
+    torch.manual_seed(7)
+    x = torch.randn(2, 6, 37, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(6, 5, k, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    y = conv_transpose1d_winograd(x, w, b, stride, padding)
+    ref = F.conv_transpose1d(x, w, b, stride=stride, padding=padding)[..., : stride * 37]
+    torch.testing.assert_close(y, ref, rtol=1e-11, atol=1e-11)
+    grad = torch.randn_like(y)
+    got = torch.autograd.grad(y, (x, w, b), grad)
+    for a, e in zip(got, torch.autograd.grad(ref, (x, w, b), grad)):
+        torch.testing.assert_close(a, e, rtol=1e-10, atol=1e-10)
+
+
+def test_tiles_have_at_most_eight_points() -> None:
+    assert (HopConv.for_layer(2, 11).tile, HopConv.for_layer(2, 11).points) == (3, 8)
+    assert (HopConv.for_layer(1, 3).group, HopConv.for_layer(1, 3).tile) == (1, 6)
+    assert HopConv.for_layer(1, 11).group == 2  # 11 taps: hops of two samples, 6 hop taps
+    assert HopConv.for_layer(1, 1).tile == 1  # a 1 x 1 convolution has nothing to save
+
+
+def test_the_decoders_last_deconvolution_takes_winograd() -> None:
+    w = torch.zeros(256, 128, 30)  # PASE+ waveform decoder: 256 -> 128, k 30, stride 10
+    assert wants_winograd_transposed(torch.zeros(16, 256, 3200), w, 10)
+    assert not wants_winograd_transposed(torch.zeros(1, 256, 100), w, 10)  # small batch
+    assert not wants_winograd_transposed(torch.zeros(16, 512, 800), torch.zeros(512, 256, 30), 4)
