@@ -18,8 +18,9 @@ against oneDNN's direct convolution): stride 1, 128 x 128 channels 0.42 -> 0.25 
 64 -> 128 (0.23 -> 0.27 s). The PASE+ waveform decoder's
 transposed convolutions (batch 16 x 2 s): 512 -> 256, k 30, stride 4 (7.5 taps per phase)
 1.58 -> 0.93 s; 256 -> 512 on 200 frames 0.45 -> 0.45 s; 256 -> 128, stride 10 (3 taps per
-phase) not faster. Not for inference batches: PASE+ at 1 x 10 s, the stride-2 layers took
-2-5x longer by FFT (the weight spectra are made every call and the products are thin).
+phase) not faster (Winograd is: :mod:`pase.models.winograd`). Not for inference batches:
+PASE+ at 1 x 10 s, the stride-2 layers took 2-5x longer by FFT (the weight spectra are made
+every call and the products are thin).
 :func:`wants_fft` and :func:`wants_fft_transposed` encode those choices; on GPU the direct
 convolutions stay.
 """
