@@ -1,4 +1,4 @@
-"""Winograd (Toom-Cook) minimal filtering for strided 1-D convolutions on time-major hops.
+"""Winograd (Toom-Cook) minimal filtering for 1-D convolutions on time-major hops.
 
 **Hop form.** A convolution with stride ``s`` and ``k`` taps over a time-major ``(B, L, C_in)``
 buffer is regrouped: ``P = s g`` consecutive input samples form a *hop* (a row of
@@ -6,13 +6,13 @@ buffer is regrouped: ``P = s g`` consecutive input samples form a *hop* (a row o
 (``g C_out`` values). The layer becomes a stride-1 convolution over hops with
 ``r = (s (g - 1) + k - 1) // P + 1`` taps, ``K = P C_in`` inputs and ``N = g C_out`` outputs
 (:func:`hop_weight`). PASE's ``k = 11`` layers: stride 2 with ``g = 1`` and stride 1 with
-``g = 2`` both give ``r = 6`` (the padded taps cost 9 %); its second block (``k = 20``,
-stride 10) ``r = 2``.
+``g = 2`` both give ``r = 6`` (the padded taps cost 9 %); narrow stride-1 kernels keep
+``g = 1`` (``r = k``).
 
 **Winograd F(m, r).** ``m`` output hops from ``n = m + r - 1`` input hops:
 ``Y = A^T [(G w) (.) (B^T d)]``, where the elementwise product over the ``n`` points is, for
 all tiles and channels at once, ``n`` GEMMs ``(tiles, K) @ (K, N)`` instead of ``m r``
-(F(3, 6): 8 GEMMs for 18 taps, 2.25x fewer multiply-adds; F(3, 2): 4 for 6). The transforms
+(F(3, 6): 8 GEMMs for 18 taps, 2.25x fewer multiply-adds; F(6, 3) the same). The transforms
 ``A^T`` (m x n), ``G`` (n x r), ``B^T`` (n x n) are exact rational matrices from the
 interpolation points ``0, 1, -1, 2, -2, 1/2, -1/2, ...`` and infinity
 (:func:`winograd_matrices`); in float32 the results stay within ~2e-6 (relative to the
@@ -25,7 +25,8 @@ Used by the eval fast path (:mod:`pase.models.fast`) for the wide strided blocks
 multiply-adds could make them faster. In training (:func:`conv1d_winograd`, with autograd:
 the backward passes are the same ``n`` GEMMs transposed) for PASE+'s 512 -> 512 stride-2
 block, where it beat the FFT convolution (its 33 x 1024 x 512 complex weight spectra, made
-every step, cost more than its products).
+every step, cost more than its products), and for the waveform decoder's stride-10 transposed
+convolution as its polyphase form (:func:`conv_transpose1d_winograd`, F(6, 3)).
 """
 
 from __future__ import annotations
