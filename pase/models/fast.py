@@ -154,7 +154,7 @@ class FastConvStack:
         xp = F.pad(x, (half, half), mode=b0.pad_mode).view(batch, -1)
         n_ch = d0["sym"].shape[1]
         h0 = x.new_empty(batch, left + length + right, n_ch)
-        slope = _slope(b0)
+        act0 = _act_args(b0)
         for b in range(batch):
             fwd = xp[b, half:].unfold(0, half + 1, 1)
             bwd = xp[b].unfold(0, half + 1, 1)
@@ -163,7 +163,7 @@ class FastConvStack:
                 piece = h0[b, left + n0 : left + n1]
                 folded = bwd[n0:n1].flip(-1).add_(fwd[n0:n1])
                 torch.addmm(d0["bias"], folded, d0["sym"], out=piece)
-                _act_inplace(piece, slope, isinstance(b0.act, nn.ReLU))  # while in cache
+                _act_inplace(piece, *act0)  # while the piece is in cache
         inner = h0[:, left : left + length]
         _pad_rows(h0, left, right, length, b1.pad_mode)
         if skip_factor is not None:
@@ -174,6 +174,7 @@ class FastConvStack:
         t1 = (left + length + right - b1.kwidth) // s + 1
         c1 = d1["w_ab"].shape[1] // 2
         y1 = x.new_empty(batch, t1, c1)
+        act1 = _act_args(b1)
         for b in range(batch):  # in runs of HOP_ROWS outputs: the GEMM's operands stay in cache
             for r0 in range(0, t1, HOP_ROWS):
                 r1 = min(t1, r0 + HOP_ROWS)
@@ -181,7 +182,7 @@ class FastConvStack:
                 z = torch.mm(hops, d1["w_ab"])  # (hops, 2 C): both halves of the kernel
                 out = y1[b, r0:r1]
                 torch.add(z[:-1, :c1], z[1:, c1:], out=out).add_(d1["bias"])
-                _act_inplace(out, _slope(b1), isinstance(b1.act, nn.ReLU))
+                _act_inplace(out, *act1)
         h = y1.transpose(1, 2).contiguous()  # (B, C, T1) channel-major
         if skip_factor is not None and len(blocks) > 2:
             pooled.append(pool_frames(h, skip_factor(1, h.shape[-1]), t_out))
@@ -203,7 +204,7 @@ class FastConvStack:
                 buf[:, padded:] = 0
                 rows = hop_conv(buf, padded, d["hop_weight"])[:, : hop_conv.output_length(padded)]
                 rows.add_(d["bias"])
-                _act_inplace(rows, _slope(blk), isinstance(blk.act, nn.ReLU))
+                _act_inplace(rows, *_act_args(blk))
                 h = rows.transpose(1, 2)
                 if skip_factor is not None and i < len(blocks) - 1:
                     pooled.append(_pool_time_major(rows, skip_factor(i, rows.shape[1]), t_out))
@@ -220,9 +221,11 @@ class FastConvStack:
         return h, pooled
 
 
-def _slope(block: FeBlock) -> Tensor | None:
-    """The block's PReLU slopes (None for other activations)."""
-    return block.act.weight if isinstance(block.act, nn.PReLU) else None
+def _act_args(block: FeBlock) -> tuple[Tensor | None, bool]:
+    """The block's activation as :func:`_act_inplace` takes it: PReLU slopes (or None) and
+    whether it is a ReLU."""
+    slope = block.act.weight if isinstance(block.act, nn.PReLU) else None
+    return slope, isinstance(block.act, nn.ReLU)
 
 
 def _act_inplace(h: Tensor, slope: Tensor | None, relu: bool) -> None:
