@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pase.models import gemm
 from pase.models.fft_conv import fft_conv1d, weight_spectrum
 from pase.models.modules import FeBlock, fold_batchnorm
 from pase.models.winograd import HopConv
@@ -119,7 +120,7 @@ class FastConvStack:
                     [w[:s].reshape(s * c_in, c_out), w[s:].reshape(s * c_in, c_out)], 1
                 ).contiguous()
             elif block.stride == 1 and k >= 5 and c_in * c_out <= FFT_MAX_CHANNEL_PRODUCT:
-                d["spec"] = weight_spectrum(weight, NFFT)
+                d["spec"] = weight_spectrum(weight, NFFT, real_form=True)
             elif (
                 block.stride > 1
                 and k >= 5
@@ -162,7 +163,7 @@ class FastConvStack:
                 n1 = min(length, n0 + SINC_PIECE)
                 piece = h0[b, left + n0 : left + n1]
                 folded = bwd[n0:n1].flip(-1).add_(fwd[n0:n1])
-                torch.addmm(d0["bias"], folded, d0["sym"], out=piece)
+                piece.copy_(gemm.mm(folded, d0["sym"], d0["bias"]))
                 _act_inplace(piece, *act0)  # while the piece is in cache
         inner = h0[:, left : left + length]
         _pad_rows(h0, left, right, length, b1.pad_mode)
@@ -179,7 +180,7 @@ class FastConvStack:
             for r0 in range(0, t1, HOP_ROWS):
                 r1 = min(t1, r0 + HOP_ROWS)
                 hops = h0[b, r0 * s : (r1 + 1) * s].view(r1 + 1 - r0, s * n_ch)
-                z = torch.mm(hops, d1["w_ab"])  # (hops, 2 C): both halves of the kernel
+                z = gemm.mm(hops, d1["w_ab"])  # (hops, 2 C): both halves of the kernel
                 out = y1[b, r0:r1]
                 torch.add(z[:-1, :c1], z[1:, c1:], out=out).add_(d1["bias"])
                 _act_inplace(out, *act1)

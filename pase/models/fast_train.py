@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor, nn
 
+from pase.models import gemm
 from pase.models.fast import SINC_PIECE, _act_inplace, _pad_rows, _pool_time_major, pool_frames
 from pase.models.modules import FeBlock
 
@@ -60,7 +61,7 @@ class SymmetricSinc(torch.autograd.Function):
         out = xp.new_empty(xp.shape[0], length, sym.shape[1])
         for b in range(xp.shape[0]):
             for n0, n1, rows in _folded_pieces(xp[b], half, length):
-                torch.mm(rows, sym, out=out[b, n0:n1])
+                out[b, n0:n1] = gemm.mm(rows, sym)
         ctx.save_for_backward(xp)
         ctx.half, ctx.length = half, length
         return out
@@ -71,7 +72,7 @@ class SymmetricSinc(torch.autograd.Function):
         g_sym = torch.zeros(ctx.half + 1, grad.shape[-1], dtype=torch.float64, device=xp.device)
         for b in range(xp.shape[0]):
             for n0, n1, rows in _folded_pieces(xp[b], ctx.half, ctx.length):
-                g_sym += rows.t() @ grad[b, n0:n1]  # pieces summed in float64
+                g_sym += gemm.mm(rows.t(), grad[b, n0:n1])  # pieces summed in float64
         return None, g_sym.to(grad.dtype), None
 
 
@@ -87,7 +88,7 @@ class HopConv(torch.autograd.Function):
     @staticmethod
     def forward(ctx, hops: Tensor, w_ab: Tensor, bias: Tensor | None) -> Tensor:  # type: ignore[override]
         c_out = w_ab.shape[1] // 2
-        z = torch.matmul(hops, w_ab)  # (B, T + 1, 2 C_out)
+        z = gemm.mm(hops.reshape(-1, hops.shape[-1]), w_ab).view(*hops.shape[:2], -1)
         y = z[:, :-1, :c_out] + z[:, 1:, c_out:]
         if bias is not None:
             y += bias
@@ -102,11 +103,15 @@ class HopConv(torch.autograd.Function):
         gz = gy.new_zeros(batch, t1 + 1, 2 * c_out)
         gz[:, :-1, :c_out] = gy
         gz[:, 1:, c_out:] += gy
-        grad_hops = torch.matmul(gz, w_ab.t()) if ctx.needs_input_grad[0] else None
+        grad_hops = (
+            gemm.mm(gz.view(-1, gz.shape[-1]), w_ab.t()).view(hops.shape)
+            if ctx.needs_input_grad[0]
+            else None
+        )
         rows_h, rows_g = hops.reshape(-1, hops.shape[-1]), gz.view(-1, gz.shape[-1])
         grad_w = torch.zeros(w_ab.shape, dtype=torch.float64, device=w_ab.device)
         for r0 in range(0, rows_h.shape[0], ROWS):
-            grad_w += rows_h[r0 : r0 + ROWS].t() @ rows_g[r0 : r0 + ROWS]
+            grad_w += gemm.mm(rows_h[r0 : r0 + ROWS].t(), rows_g[r0 : r0 + ROWS])
         grad_b = gy.sum((0, 1), dtype=torch.float64).to(gy.dtype) if ctx.has_bias else None
         return grad_hops, grad_w.to(w_ab.dtype), grad_b
 

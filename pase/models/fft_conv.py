@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pase.models.gemm import complex_bmm, complex_weight
+
 __all__ = [
     "conv1d_fft",
     "conv_transpose1d_fft",
@@ -53,12 +55,16 @@ MIN_CHANNEL_PRODUCT = 128 * 128
 MIN_POSITIONS = 8192
 
 
-def weight_spectrum(weight: Tensor, nfft: int) -> Tensor:
+def weight_spectrum(weight: Tensor, nfft: int, real_form: bool = False) -> Tensor:
     """``(C_out, C_in, k)`` -> ``(F, C_in, C_out)`` spectra of the flipped kernel, the layout
     :func:`fft_conv1d` multiplies with (``F = nfft / 2 + 1``, complex of the weight's
-    precision)."""
-    spec = torch.fft.rfft(weight.flip(-1), n=nfft)
-    return spec.permute(2, 1, 0).contiguous()
+    precision); with ``real_form`` their ``(F, 2 C_in, 2 C_out)`` real form
+    (:func:`pase.models.gemm.complex_weight`), for which :func:`fft_conv1d` uses oneDNN's
+    real products: worth it for weights used many times (cached inference weights), not
+    for training, where building it every step (4x the complex weights' values, its
+    gradient too) cost more than the products gained."""
+    spec = torch.fft.rfft(weight.flip(-1), n=nfft).permute(2, 1, 0)
+    return (complex_weight(spec) if real_form else spec).contiguous()
 
 
 def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None) -> Tensor:
@@ -66,8 +72,8 @@ def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None) -> Tensor:
 
     Args:
         x: ``(B, C_in, L)``; computed in the precision of ``spec``.
-        spec: :func:`weight_spectrum` of the ``(C_out, C_in, k)`` kernel (its FFT size sets
-            the block size).
+        spec: :func:`weight_spectrum` of the ``(C_out, C_in, k)`` kernel, complex or real form
+            (its FFT size sets the block size, its precision that of the products).
         k: kernel width.
         bias: ``(C_out,)`` or None.
 
@@ -75,17 +81,18 @@ def fft_conv1d(x: Tensor, spec: Tensor, k: int, bias: Tensor | None) -> Tensor:
         ``(B, C_out, L - k + 1)`` in ``x``'s dtype.
     """
     b, c_in, length = x.shape
-    n_bins, _, c_out = spec.shape
+    real_form = not spec.is_complex()
+    n_bins, c_out = spec.shape[0], spec.shape[2] // (2 if real_form else 1)
     nfft = 2 * (n_bins - 1)
     step = nfft - k + 1
     l_out = length - k + 1
     n_blocks = -(-l_out // step)
     need = (n_blocks - 1) * step + nfft
-    real = spec.real.dtype
+    real = spec.dtype if real_form else spec.real.dtype
     frames = F.pad(x.to(real), (0, need - length)).unfold(-1, nfft, step)  # (B, C_in, N, nfft)
     spec_x = torch.fft.rfft(frames, n=nfft)  # (B, C_in, N, F)
     spec_x = spec_x.permute(3, 0, 2, 1).reshape(n_bins, b * n_blocks, c_in)
-    spec_y = torch.bmm(spec_x, spec)  # (F, B * N, C_out)
+    spec_y = complex_bmm(spec_x, spec) if real_form else torch.bmm(spec_x, spec)  # (F, B N, C_out)
     if bias is not None:  # a constant is nfft times itself in the DC bin: no extra pass
         spec_y[0] += nfft * bias.to(real)
     spec_y = spec_y.view(n_bins, b, n_blocks, c_out).permute(1, 3, 2, 0)

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pase.models import gemm
+
 __all__ = ["QRNN", "QRNNLayer", "forget_mult", "forget_mult_reference", "linear_scan"]
 
 _BLOCK = 16
@@ -152,7 +154,7 @@ class QRNNLayer(nn.Module):
             source = torch.cat([x, torch.cat([first, x[:-1]], 0)], 2)
         else:
             source = x
-        y = self.linear(source)
+        y = gemm.linear(source, self.linear.weight, self.linear.bias)
         gates = y.chunk(3 if self.output_gate else 2, dim=2)
         z = torch.tanh(gates[0])
         f = torch.sigmoid(gates[1])

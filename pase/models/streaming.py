@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pase.models import gemm
 from pase.models.fast import pool_frames
 from pase.models.frontend import WaveFe
 from pase.models.modules import FeBlock, _conv1d, fold_batchnorm
@@ -117,10 +118,7 @@ class _BlockStream:
         # oneDNN's direct convolution at these sizes
         cols = seg[0].unfold(-1, self.span, self.stride)  # (C_in, n, k)
         cols = cols.permute(1, 2, 0).reshape(n_out, -1)  # (n, k * C_in)
-        if self.bias is None:
-            y = cols @ self.flat
-        else:
-            y = torch.addmm(self.bias, cols, self.flat)
+        y = gemm.mm(cols, self.flat, self.bias)
         return y.t().unsqueeze(0)
 
     def _empty(self) -> Tensor:

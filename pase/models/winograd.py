@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pase.models import gemm
 from pase.models.fft_conv import MIN_POSITIONS, conv_transpose1d_polyphase
 
 __all__ = [
@@ -211,7 +212,7 @@ class HopConv:
         at, _, bt = (t.to(h.device, h.dtype) for t in winograd_matrices(m, r))
         d = torch.stack([first[:, i : i + m * count : m] for i in range(n)])  # (n, B, tiles, K)
         u = torch.mm(bt, d.view(n, -1)).view(n, batch * count, k_dim)
-        prod = torch.bmm(u, wt)  # (n, B tiles, N): the n products of every tile
+        prod = gemm.bmm(u, wt)  # (n, B tiles, N): the n products of every tile
         return torch.mm(at, prod.view(n, -1)).view(shape)
 
     def __call__(self, x: Tensor, length: int, wt: Tensor, out: Tensor | None = None) -> Tensor:

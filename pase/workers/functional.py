@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pase.models import gemm
+
 __all__ = ["ContextualMSE", "contextual_mse"]
 
 if hasattr(torch.amp, "custom_fwd"):  # torch >= 2.4
@@ -73,14 +75,14 @@ class ContextualMSE(torch.autograd.Function):
         y = y.to(ht.dtype)
         n = b * t
         rows = ht.reshape(n, d)
-        gram = rows.t() @ rows  # (D, D)
+        gram = gemm.mm(rows.t(), rows)  # (D, D)
         s = rows.sum(0)  # (D,)
         y2 = y.permute(1, 0, 2).reshape(c, n)  # (C, B T)
-        a2 = y2 @ _shifted_frames(ht, r, left)  # (C, r D): A of row c r + k in block k
+        a2 = gemm.mm(y2, _shifted_frames(ht, r, left))  # (C, r D): A of row c r + k in block k
         w_rd = weight.reshape(c, r * d)
         ws = weight @ s  # (C r,)
         f64 = torch.float64
-        s_pp = ((weight @ gram) * weight).sum(dtype=f64)
+        s_pp = (gemm.mm(weight, gram) * weight).sum(dtype=f64)
         s_py = (w_rd * a2).sum(dtype=f64)
         ysum = _window_sums(y, r, left).reshape(-1)  # (C r,) float64
         s_yy = _window_sums(y * y, r, left).sum()
@@ -105,17 +107,18 @@ class ContextualMSE(torch.autograd.Function):
         grad_h = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
             # W^T (W h + b) - W^T Yc, the last from Z = Y2^T W_rd shifted back per block k
-            wtw = weight.t() @ weight  # (D, D)
-            lin = ht @ wtw
+            wtw = gemm.mm(weight.t(), weight)  # (D, D)
+            lin = gemm.mm(ht.reshape(b * t, d), wtw).view(b, t, d)
             if bias is not None:
                 lin = lin + weight.t() @ bias
-            z = y.permute(0, 2, 1).reshape(b * t, c) @ weight.reshape(c, r * d)  # (B T, r D)
+            yt = y.permute(0, 2, 1).reshape(b * t, c)
+            z = gemm.mm(yt, weight.reshape(c, r * d))  # (B T, r D)
             zp = F.pad(z.view(b, t, r, d), (0, 0, 0, 0, left, r - 1 - left))  # zp[j] = z[j - left]
             for kk in range(r):
                 lin = lin - zp[:, kk : kk + t, kk]  # Z[t - left + k], block k
             grad_h = k * lin
         if ctx.needs_input_grad[1]:
-            gw = weight @ gram - a2.view(c, r, d).reshape(c * r, d)
+            gw = gemm.mm(weight, gram) - a2.view(c, r, d).reshape(c * r, d)
             if bias is not None:
                 gw = gw + torch.outer(bias, s)
             grad_w = k * gw

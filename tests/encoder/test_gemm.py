@@ -125,3 +125,21 @@ def test_pase_gemm_torch_turns_onednn_off(monkeypatch: pytest.MonkeyPatch, calls
     assert torch.equal(gemm.mm(a, b), a @ b)
     assert not gemm.onednn_available()
     assert calls == []
+
+
+@needs_onednn
+def test_pase_plus_eval_and_training_use_onednn(calls) -> None:
+    """The encoder's fast paths and the QRNN send their big products to oneDNN."""
+    from pase.models.frontend import wf_builder
+
+    torch.manual_seed(5)
+    model = wf_builder("PASE+")
+    x = torch.randn(2, 1, 16000)
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    assert len(calls) > 10
+    eval_calls = len(calls)
+    model.train()
+    model(x).sum().backward()
+    assert len(calls) > eval_calls + 10
