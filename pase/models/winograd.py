@@ -58,8 +58,10 @@ __all__ = [
 MAX_POINTS = 8
 
 #: smallest C_in x C_out where training batches gained over the FFT convolution (512 -> 512,
-#: stride 2, forward + backward on 48 x 2 s: 0.86 s by FFT, 0.65 s; 256 -> 512 was even)
-TRAIN_MIN_CHANNEL_PRODUCT = 512 * 512
+#: stride 2, forward + backward on 48 x 2 s: 0.86 s by FFT, 0.65 s). With the products in
+#: oneDNN (pase.models.gemm) 256 -> 512 gained too: PASE+ encoder forward + backward on
+#: 48 x 2 s 3.72 -> 3.47 s (median of 5 interleaved rounds); 128 -> 256 was even
+TRAIN_MIN_CHANNEL_PRODUCT = 256 * 512
 
 #: floats per pass of the Winograd products (inputs, products), so that they stay in cache
 CHUNK = 1 << 21

@@ -150,7 +150,8 @@ def test_training_batches_of_the_widest_layer_take_winograd() -> None:
     w = torch.zeros(512, 512, 11)
     assert wants_winograd(torch.zeros(48, 512, 409), w, 2, 1)  # PASE+ block 7, 48 x 2 s
     assert not wants_winograd(torch.zeros(1, 512, 409), w, 2, 1)  # too few positions
-    assert not wants_winograd(torch.zeros(48, 256, 809), torch.zeros(512, 256, 11), 2, 1)
+    assert wants_winograd(torch.zeros(48, 256, 809), torch.zeros(512, 256, 11), 2, 1)
+    assert not wants_winograd(torch.zeros(48, 128, 1609), torch.zeros(256, 128, 11), 2, 1)
     assert not wants_winograd(torch.zeros(48, 512, 409), w, 1, 1)
     assert not wants_winograd(torch.zeros(48, 512, 409).bfloat16(), w, 2, 1)
 
