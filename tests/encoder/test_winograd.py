@@ -156,7 +156,9 @@ def test_training_batches_of_the_widest_layer_take_winograd() -> None:
     assert not wants_winograd(torch.zeros(48, 512, 409).bfloat16(), w, 2, 1)
 
 
-@pytest.mark.parametrize(("k", "stride", "padding"), [(30, 10, 10), (12, 4, 4), (9, 3, 2)])
+@pytest.mark.parametrize(
+    ("k", "stride", "padding"), [(30, 10, 10), (12, 4, 4), (9, 3, 2), (30, 4, 13)]
+)
 def test_conv_transpose1d_winograd_values_and_gradients(k: int, stride: int, padding: int) -> None:
     """The polyphase Winograd form equals ``F.conv_transpose1d`` (first ``stride T``
     samples) in float64, outputs and every gradient."""
@@ -184,4 +186,5 @@ def test_the_decoders_last_deconvolution_takes_winograd() -> None:
     w = torch.zeros(256, 128, 30)  # PASE+ waveform decoder: 256 -> 128, k 30, stride 10
     assert wants_winograd_transposed(torch.zeros(16, 256, 3200), w, 10)
     assert not wants_winograd_transposed(torch.zeros(1, 256, 100), w, 10)  # small batch
-    assert not wants_winograd_transposed(torch.zeros(16, 512, 800), torch.zeros(512, 256, 30), 4)
+    assert wants_winograd_transposed(torch.zeros(16, 512, 800), torch.zeros(512, 256, 30), 4)
+    assert not wants_winograd_transposed(torch.zeros(16, 512, 800), torch.zeros(512, 256, 40), 4)
