@@ -7,7 +7,8 @@ convolutions, reached here through ``torch.ops.mkldnn._linear_pointwise``) reach
 on the same products (``python bench/gemm.py``). The functions below send a float32 CPU
 product of at least :data:`MIN_MACS` multiply-adds to oneDNN and everything else (other
 dtypes and devices, small products, a torch without that operator, ``PASE_GEMM=torch``) to
-torch. Results equal torch's to float32 rounding (the summation order differs).
+torch; so does any product under CPU autocast. Results equal torch's to float32 rounding
+(the summation order differs).
 
 - :func:`mm`: ``(M, K) @ (K, N) [+ bias]``;
 - :func:`linear`: ``(..., K)`` times a ``(N, K)`` weight ``[+ bias]``, like ``F.linear``;
@@ -69,8 +70,16 @@ def _wants_onednn(m: int, k: int, n: int, *tensors: Tensor) -> bool:
     return (
         m * k * n >= MIN_MACS
         and all(t.dtype == torch.float32 and t.device.type == "cpu" for t in tensors)
+        and not _cpu_autocast()  # torch's products follow autocast's dtype
         and onednn_available()
     )
+
+
+def _cpu_autocast() -> bool:
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4
+        return torch.is_autocast_cpu_enabled()
 
 
 def _product(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:

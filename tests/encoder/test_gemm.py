@@ -118,6 +118,14 @@ def test_complex_bmm_equals_torch_bmm(dtype: torch.dtype) -> None:
     assert (got - want).abs().max().item() <= tol * 96**0.5
 
 
+def test_cpu_autocast_keeps_torchs_products(calls) -> None:
+    a, b = torch.randn(300, 200), torch.randn(200, 100)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = gemm.mm(a, b)
+    assert y.dtype == torch.bfloat16
+    assert calls == []
+
+
 def test_pase_gemm_torch_turns_onednn_off(monkeypatch: pytest.MonkeyPatch, calls) -> None:
     monkeypatch.setenv("PASE_GEMM", "torch")
     monkeypatch.setattr(gemm, "_available", None)
