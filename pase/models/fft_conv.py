@@ -60,9 +60,9 @@ def weight_spectrum(weight: Tensor, nfft: int, real_form: bool = False) -> Tenso
     :func:`fft_conv1d` multiplies with (``F = nfft / 2 + 1``, complex of the weight's
     precision); with ``real_form`` their ``(F, 2 C_in, 2 C_out)`` real form
     (:func:`pase.models.gemm.complex_weight`), for which :func:`fft_conv1d` uses oneDNN's
-    real products: worth it for weights used many times (cached inference weights), not
-    for training, where building it every step (4x the complex weights' values, its
-    gradient too) cost more than the products gained."""
+    real products: worth it where the weights serve many rows (cached inference weights,
+    long training batches), not where building it (4x the complex weights' values, and its
+    gradient) costs more than the products gain (:func:`conv1d_fft`)."""
     spec = torch.fft.rfft(weight.flip(-1), n=nfft).permute(2, 1, 0)
     return (complex_weight(spec) if real_form else spec).contiguous()
 
@@ -118,7 +118,14 @@ def conv1d_fft(
         weight = F.pad(weight, (0, taps * stride - k))
         weight = weight.unflatten(-1, (taps, stride)).permute(0, 3, 1, 2).flatten(1, 2)
         k = taps
-    y = fft_conv1d(x, weight_spectrum(weight, nfft), k, bias)
+    # oneDNN's real products (pase.models.gemm) where the rows per frequency bin outnumber the
+    # real form's 2 C_in rows of weights, built every call: PASE+'s 128 x 128 and 256 x 256
+    # layers at 48 x 2 s (1440 and 720 rows), forward + backward 0.21 -> 0.18 s and 0.31 ->
+    # 0.25 s; the decoder's 512 -> 1024 polyphase form at 16 x 2 s (240 rows) lost
+    step = nfft - k + 1
+    rows = x.shape[0] * -(-(x.shape[-1] - k + 1) // step)
+    real_form = rows >= 2 * x.shape[1]
+    y = fft_conv1d(x, weight_spectrum(weight, nfft, real_form), k, bias)
     return y[..., :t_out]
 
 
