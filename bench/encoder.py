@@ -178,7 +178,12 @@ def stream_section(seconds: float, threads: int) -> None:
 
 
 #: the original's median RTF recorded on this machine kind (2 threads): (model, batch) -> RTF
-#: (the lower ends of PASE 0.024-0.028, PASE+ 0.046-0.055 at 1 x 10 s; 8 x 2 s)
+#: (the lower ends of PASE 0.024-0.028, PASE+ 0.046-0.055 at 1 x 10 s; 8 x 2 s), on hosts
+#: up to 2x slower than others of the kind: --compare gives a same-run ratio
+REFERENCE_NOTE = (
+    "reference: the original as recorded on earlier hosts of this machine kind, glibc malloc; "
+    "hosts differ up to 2x, --compare PATH times it in this run"
+)
 REFERENCE = {("PASE", 1): 0.024, ("PASE", 8): 0.028, ("PASE+", 1): 0.046, ("PASE+", 8): 0.051}
 
 
@@ -257,6 +262,8 @@ def main() -> None:
                 peak = torch.cuda.max_memory_allocated() / 2**30
                 print(f"{name:7} {dev:6} peak GPU memory {peak:.2f} GiB")
                 torch.cuda.reset_peak_memory_stats()
+    if not orig and "cpu" in devices:
+        print(REFERENCE_NOTE)
     if not args.skip_long:
         cmd = [
             sys.executable,

@@ -163,8 +163,9 @@ def main() -> None:
     for k, v in med.items():
         print(f"{k:10} {v:8.3f} {100 * v / step:5.1f}%")
     if (args.fe_cfg, args.net_cfg, args.batch, args.seconds) == ("PASE+", "workers+", 16, 2.0):
-        print(f"original, recorded on this machine kind: {ORIGINAL_STEP} s per step -> "
-              f"{ORIGINAL_STEP / step:.2f}x")  # fmt: skip
+        print(f"original, recorded on an earlier host of this machine kind: {ORIGINAL_STEP} s "
+              f"per step -> {ORIGINAL_STEP / step:.2f}x (hosts differ up to 2x: --compare PATH "
+              "times it in this run)")  # fmt: skip
     if args.compare:
         compare(args, med)
 

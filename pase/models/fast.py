@@ -10,12 +10,15 @@ Where the plain path spends its time on CPU and what replaces it:
   transposition of the 16 kHz activations;
 - stride-1 kernel-11 layers up to 256 x 256 channels: overlap-save FFT convolution; the
   channel mixing becomes one complex batched GEMM per frequency bin (~2.2 instead of 11
-  multiply-adds per input/output channel pair and output sample);
+  multiply-adds per input/output channel pair and output sample), done as one real GEMM
+  of the interleaved parts against the cached real form of the weight spectra;
 - strided kernel-11 layers from 256 x 256 channels (PASE+'s 256 -> 512 and 512 -> 512):
   Winograd F(3, 6) on time-major hops (:mod:`pase.models.winograd`), 8 GEMMs for 3 outputs
-  of 6 hop taps (2.25x fewer multiply-adds; 0.6-0.7x oneDNN's time at 1 x 10 s, where
-  oneDNN's direct convolution was already at the GEMM peak). The narrower strided layers
-  keep oneDNN, which measured as fast or faster there (also against FFT and Winograd forms);
+  of 6 hop taps (2.25x fewer multiply-adds; 0.6-0.7x oneDNN's direct convolution at
+  1 x 10 s). The narrower strided layers keep oneDNN's direct convolution, which measured
+  as fast or faster there (also against FFT and Winograd forms);
+- all GEMMs through :mod:`pase.models.gemm` (oneDNN on CPU: about twice MKL's float32 speed
+  on the AMD machines this project runs on);
 - BatchNorm is folded into the conv weights (eval statistics), and the folded weights,
   their spectra and Winograd transforms are cached until a parameter or buffer changes.
 

@@ -11,16 +11,16 @@ A transposed convolution with stride ``s`` is ``s`` interleaved convolutions of 
 (one per output phase, :func:`polyphase_weight`): with ``k / s`` taps per phase large enough,
 the FFT pays there too.
 
-Where it pays (CPU, 2 threads, PASE+ training batch 48 x 2 s, forward + backward, measured
-against oneDNN's direct convolution): stride 1, 128 x 128 channels 0.42 -> 0.25 s and
-256 x 256 0.80 -> 0.34 s; stride 2, 128 -> 256 0.42 -> 0.35 s, 256 -> 512 0.84 -> 0.61 s,
-512 -> 512 0.88 -> 0.78 s (that one now goes to :mod:`pase.models.winograd`, 0.65 s); not for
-64 -> 128 (0.23 -> 0.27 s). The PASE+ waveform decoder's
-transposed convolutions (batch 16 x 2 s): 512 -> 256, k 30, stride 4 (7.5 taps per phase)
-1.58 -> 0.93 s; 256 -> 512 on 200 frames 0.45 -> 0.45 s; 256 -> 128, stride 10 (3 taps per
-phase) not faster (Winograd is: :mod:`pase.models.winograd`). Not for inference batches:
-PASE+ at 1 x 10 s, the stride-2 layers took 2-5x longer by FFT (the weight spectra are made
-every call and the products are thin).
+Where it paid (CPU, 2 threads, PASE+ training batch 48 x 2 s, forward + backward, measured
+against oneDNN's direct convolution, on an earlier host with the products in MKL): stride 1,
+128 x 128 channels 0.42 -> 0.25 s and 256 x 256 0.80 -> 0.34 s; stride 2, 128 -> 256 0.42 ->
+0.35 s, 256 -> 512 0.84 -> 0.61 s, 512 -> 512 0.88 -> 0.78 s; not for 64 -> 128 (0.23 ->
+0.27 s). With the products in oneDNN (:mod:`pase.models.gemm`), Winograd beat it for
+256 -> 512 and 512 -> 512 (:mod:`pase.models.winograd`), and for the PASE+ waveform
+decoder's transposed convolutions (512 -> 256, k 30, stride 4 at 16 x 800 frames: 0.82 s by
+FFT, 0.79 s by oneDNN, 0.63 s by Winograd's hop GEMMs); the FFT form stays for phases of more
+than 8 taps. Not for inference batches: PASE+ at 1 x 10 s, the stride-2 layers took 2-5x
+longer by FFT (the weight spectra are made every call and the products are thin).
 :func:`wants_fft` and :func:`wants_fft_transposed` encode those choices; on GPU the direct
 convolutions stay.
 """

@@ -16,7 +16,7 @@ torch; so does any product under CPU autocast. Results equal torch's to float32 
 - :func:`complex_bmm` with :func:`complex_weight`: a complex batched product as one real
   product of the interleaved real and imaginary parts (the multiply-adds of a complex GEMM).
 
-All three are differentiable; their backward products go the same way.
+All are differentiable; their backward products go the same way.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _product(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
     a transposed ``a`` is a weight gradient's sum over rows, :func:`_product_tn`)."""
     m, k = a.shape
     n = b.shape[1]
-    if _wants_onednn(m, k, n, a, b):
+    if _wants_onednn(m, k, n, a, b, *([] if bias is None else [bias])):
         if a.stride(-1) != 1:
             if a.stride(0) == 1 and bias is None:  # a transposed: a sum over b's long rows
                 return _product_tn(a.t(), b)
@@ -128,7 +128,9 @@ class _MatMul(torch.autograd.Function):
 def mm(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
     """``a @ b (+ bias)``: ``a`` ``(M, K)``, ``b`` ``(K, N)``, ``bias`` ``(N,)`` -> ``(M, N)``
     (a new tensor), by oneDNN where it pays (see the module). Differentiable."""
-    if not _wants_onednn(a.shape[0], a.shape[1], b.shape[1], a, b):
+    if not _wants_onednn(
+        a.shape[0], a.shape[1], b.shape[1], a, b, *([] if bias is None else [bias])
+    ):
         return torch.mm(a, b) if bias is None else torch.addmm(bias, a, b)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (a, b, bias)):
         return _MatMul.apply(a, b, bias)

@@ -21,12 +21,14 @@ convolution. Larger tiles lose accuracy quickly (F(4, 6): 1e-5), so tiles stay w
 :data:`MAX_POINTS` points.
 
 Used by the eval fast path (:mod:`pase.models.fast`) for the wide strided blocks: at batch
-1 x 10 s on 2 CPU threads the direct convolutions were already at the GEMM peak, so only fewer
-multiply-adds could make them faster. In training (:func:`conv1d_winograd`, with autograd:
-the backward passes are the same ``n`` GEMMs transposed) for PASE+'s 512 -> 512 stride-2
-block, where it beat the FFT convolution (its 33 x 1024 x 512 complex weight spectra, made
-every step, cost more than its products), and for the waveform decoder's stride-10 transposed
-convolution as its polyphase form (:func:`conv_transpose1d_winograd`, F(6, 3)).
+1 x 10 s on 2 CPU threads oneDNN's direct convolutions already ran as fast as its GEMMs, so
+only fewer multiply-adds could make them faster. In training (:func:`conv1d_winograd`, with
+autograd: the backward passes are the same ``n`` GEMMs transposed) for PASE+'s 256 -> 512 and
+512 -> 512 stride-2 blocks, where it beat the FFT convolution (whose complex weight spectra,
+made every step, cost more than its products), and for the waveform decoder's transposed
+convolutions as their polyphase form (:func:`conv_transpose1d_winograd`: F(6, 3) for the
+stride-10 one; 8 taps per phase, one hop GEMM each, for the stride-4 one). The products go
+through :mod:`pase.models.gemm` (oneDNN on CPU).
 """
 
 from __future__ import annotations
