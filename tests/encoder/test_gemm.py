@@ -126,6 +126,15 @@ def test_cpu_autocast_keeps_torchs_products(calls) -> None:
     assert calls == []
 
 
+def test_the_probe_leaves_torchs_random_numbers_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gemm, "_available", None)
+    torch.manual_seed(9)
+    gemm.onednn_available()
+    after_probe = torch.rand(3)
+    torch.manual_seed(9)
+    assert torch.equal(after_probe, torch.rand(3))
+
+
 def test_pase_gemm_torch_turns_onednn_off(monkeypatch: pytest.MonkeyPatch, calls) -> None:
     monkeypatch.setenv("PASE_GEMM", "torch")
     monkeypatch.setattr(gemm, "_available", None)
