@@ -8,7 +8,8 @@ Prints milliseconds and GFLOP/s (2 M K N / time, best of ``--repeats``) per shap
 ratio. ``pase.models.gemm`` sends a float32 product to oneDNN when it has at least
 ``MIN_MACS`` multiply-adds; on the AMD EPYC machines this project runs on, MKL's SGEMM
 reached about half of oneDNN's speed. On an Intel CPU expect them close; set
-``PASE_GEMM=torch`` to keep torch's products everywhere.
+``PASE_GEMM=torch`` to keep torch's products everywhere, ``PASE_GEMM=onednn`` to use oneDNN
+on a CPU other than x86-64 (``auto``, the default, uses it on x86-64 only).
 """
 
 from __future__ import annotations

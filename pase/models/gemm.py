@@ -6,8 +6,9 @@ its SGEMM reached ~210 GFLOP/s while oneDNN's matmul (the library torch already 
 convolutions, reached here through ``torch.ops.mkldnn._linear_pointwise``) reached 400-480
 on the same products (``python bench/gemm.py``). The functions below send a float32 CPU
 product of at least :data:`MIN_MACS` multiply-adds to oneDNN and everything else (other
-dtypes and devices, small products, a torch without that operator, ``PASE_GEMM=torch``) to
-torch; so does any product under CPU autocast. Results equal torch's to float32 rounding
+dtypes and devices, small products, a torch without that operator, ``PASE_GEMM=torch``,
+CPUs other than x86-64 unless ``PASE_GEMM=onednn``) to torch; so does any product under
+CPU autocast. Results equal torch's to float32 rounding
 (the summation order differs).
 
 - :func:`mm`: ``(M, K) @ (K, N) [+ bias]``;
@@ -22,6 +23,7 @@ All are differentiable; their backward products go the same way.
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import Callable
 
 import torch
@@ -45,20 +47,28 @@ _available: bool | None = None
 
 
 def onednn_available() -> bool:
-    """Whether oneDNN float32 products are used: torch has ``mkldnn._linear_pointwise``,
-    it agrees with ``torch.mm`` on a probe, and ``PASE_GEMM`` is not ``torch``."""
+    """Whether oneDNN float32 products are used: torch has ``mkldnn._linear_pointwise``, it
+    agrees with ``torch.mm`` on a probe, and ``PASE_GEMM`` is ``auto`` (the default: on
+    x86-64, where it was measured) or ``onednn`` (any machine), not ``torch``."""
     global _available
     if _available is None:
-        _available = False
-        if os.environ.get("PASE_GEMM", "auto").lower() != "torch":
-            try:  # fixed numbers: the probe must not draw from torch's global generator
-                a = torch.linspace(-1.0, 1.0, 15).view(3, 5)
-                w = torch.linspace(0.5, -2.0, 20).view(4, 5)
-                y = _onednn(a, w)
-                _available = bool(torch.allclose(y, a @ w.t(), atol=1e-5))
-            except (AttributeError, RuntimeError):
-                _available = False
+        choice = os.environ.get("PASE_GEMM", "auto").lower()
+        if choice not in ("auto", "onednn", "torch"):
+            raise ValueError(f"PASE_GEMM={choice!r}: expected auto, onednn or torch")
+        x86 = platform.machine().lower() in ("x86_64", "amd64")
+        wanted = choice == "onednn" or (choice == "auto" and x86)
+        _available = wanted and _onednn_works()
     return _available
+
+
+def _onednn_works() -> bool:
+    """Whether this torch has the oneDNN operator and it agrees with ``torch.mm``."""
+    try:  # fixed numbers: the probe must not draw from torch's global generator
+        a = torch.linspace(-1.0, 1.0, 15).view(3, 5)
+        w = torch.linspace(0.5, -2.0, 20).view(4, 5)
+        return bool(torch.allclose(_onednn(a, w), a @ w.t(), atol=1e-5))
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def _onednn(a: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:

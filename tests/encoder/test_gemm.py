@@ -135,6 +135,19 @@ def test_the_probe_leaves_torchs_random_numbers_alone(monkeypatch: pytest.Monkey
     assert torch.equal(after_probe, torch.rand(3))
 
 
+def test_pase_gemm_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto: x86-64 only (where it was measured); onednn: anywhere; a typo is an error."""
+    monkeypatch.setattr(gemm.platform, "machine", lambda: "aarch64")
+    for choice, expected in (("auto", False), ("onednn", gemm._onednn_works())):
+        monkeypatch.setenv("PASE_GEMM", choice)
+        monkeypatch.setattr(gemm, "_available", None)
+        assert gemm.onednn_available() is expected
+    monkeypatch.setenv("PASE_GEMM", "mkl")
+    monkeypatch.setattr(gemm, "_available", None)
+    with pytest.raises(ValueError, match="PASE_GEMM='mkl'"):
+        gemm.onednn_available()
+
+
 def test_pase_gemm_torch_turns_onednn_off(monkeypatch: pytest.MonkeyPatch, calls) -> None:
     monkeypatch.setenv("PASE_GEMM", "torch")
     monkeypatch.setattr(gemm, "_available", None)
