@@ -76,10 +76,13 @@ def _onednn(a: Tensor, w: Tensor, bias: Tensor | None = None) -> Tensor:
     return torch.ops.mkldnn._linear_pointwise(a, w, bias, "none", [], "")
 
 
-def _wants_onednn(m: int, k: int, n: int, *tensors: Tensor) -> bool:
+def _wants_onednn(m: int, k: int, n: int, *tensors: Tensor | None) -> bool:
+    """An ``(M, K) @ (K, N)`` product of ``tensors`` (None entries ignored) goes to oneDNN."""
     return (
         m * k * n >= MIN_MACS
-        and all(t.dtype == torch.float32 and t.device.type == "cpu" for t in tensors)
+        and all(
+            t.dtype == torch.float32 and t.device.type == "cpu" for t in tensors if t is not None
+        )
         and not _cpu_autocast()  # torch's products follow autocast's dtype
         and onednn_available()
     )
@@ -97,7 +100,7 @@ def _product(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
     a transposed ``a`` is a weight gradient's sum over rows, :func:`_product_tn`)."""
     m, k = a.shape
     n = b.shape[1]
-    if _wants_onednn(m, k, n, a, b, *([] if bias is None else [bias])):
+    if _wants_onednn(m, k, n, a, b, bias):
         if a.stride(-1) != 1:
             if a.stride(0) == 1 and bias is None:  # a transposed: a sum over b's long rows
                 return _product_tn(a.t(), b)
@@ -107,14 +110,10 @@ def _product(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def _product_tn(a: Tensor, g: Tensor) -> Tensor:
-    """``a.t() @ g`` for ``a`` ``(M, K)``, ``g`` ``(M, N)`` (a weight gradient: the long M is
-    summed over). oneDNN was fast with the smaller of K and N as its rows (48000 x 640 x 128:
+    """``a.t() @ g`` by oneDNN for ``a`` ``(M, K)``, ``g`` ``(M, N)`` (a weight gradient: the
+    long M is summed over), with the smaller of K and N as oneDNN's rows (48000 x 640 x 128:
     334 GFLOP/s that way, 86 the other way; MKL 200)."""
-    m, k = a.shape
-    n = g.shape[1]
-    if not _wants_onednn(m, k, n, a, g):
-        return a.t() @ g
-    if k <= n:
+    if a.shape[1] <= g.shape[1]:
         return _onednn(a.t().contiguous(), g.t())
     return _onednn(g.t().contiguous(), a.t()).t()
 
@@ -138,13 +137,10 @@ class _MatMul(torch.autograd.Function):
 def mm(a: Tensor, b: Tensor, bias: Tensor | None = None) -> Tensor:
     """``a @ b (+ bias)``: ``a`` ``(M, K)``, ``b`` ``(K, N)``, ``bias`` ``(N,)`` -> ``(M, N)``
     (a new tensor), by oneDNN where it pays (see the module). Differentiable."""
-    if not _wants_onednn(
-        a.shape[0], a.shape[1], b.shape[1], a, b, *([] if bias is None else [bias])
-    ):
-        return torch.mm(a, b) if bias is None else torch.addmm(bias, a, b)
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (a, b, bias)):
+    grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (a, b, bias))
+    if grad and _wants_onednn(a.shape[0], a.shape[1], b.shape[1], a, b, bias):
         return _MatMul.apply(a, b, bias)
-    return _product(a, b, bias)
+    return _product(a, b, bias)  # torch's own autograd where it stays with torch
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
